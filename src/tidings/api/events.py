@@ -1,0 +1,243 @@
+"""``/v1/events`` and ``/v1/test-events``: publishing, and the record of what was published.
+
+A 202 means the event and its notifications are committed: nothing accepted is lost."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any
+
+import orjson
+import sqlalchemy as sa
+from fastapi import APIRouter, Header, Query, Response
+from pydantic import AliasChoices, Field
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tidings.api.deps import AccountId, Ctx
+from tidings.api.errors import ApiError, not_found
+from tidings.api.event_types import Name
+from tidings.api.model import ApiModel, ApiOut, Page
+from tidings.api.notifications import NotificationOut, notification_fields
+from tidings.api.timerange import From, To, within
+from tidings.core.clock import to_iso
+from tidings.core.schemas import data_problem
+from tidings.store import event_types as event_type_store
+from tidings.store import events as store
+from tidings.store import webhooks as webhook_store
+from tidings.store.paging import DEFAULT_LIMIT, MAX_LIMIT, fetch_page
+from tidings.store.tables import events
+
+router = APIRouter(tags=["events"])
+
+
+class EventIn(ApiModel):
+    event_type: Name
+    event_data: dict[str, Any] = Field(description="The event's data: a JSON object")
+
+
+class TestEventIn(EventIn):
+    webhook_ids: list[str] = Field(
+        min_length=1,
+        max_length=100,
+        validation_alias=AliasChoices("webhookIds", "webHookIds"),
+        description="The webhooks to reach, Active or Disabled ('webHookIds' is accepted too)",
+    )
+
+
+class EventOut(ApiOut):
+    id: str
+    event_type: str
+    event_data: dict[str, Any]
+    idempotency_key: str | None
+    test: bool
+    created_at: str
+    notifications: list[NotificationOut] | None = Field(
+        description="In single-event answers; null in lists"
+    )
+
+
+def _out(row: Row[Any], notifications: list[Row[Any]] | None) -> EventOut:
+    return EventOut(
+        id=row.id,
+        event_type=row.event_type,
+        event_data=orjson.loads(row.data),
+        idempotency_key=row.idempotency_key,
+        test=row.is_test,
+        created_at=to_iso(row.created_at),
+        notifications=None
+        if notifications is None
+        else [NotificationOut(**notification_fields(n._mapping)) for n in notifications],
+    )
+
+
+async def _validate(conn: AsyncConnection, account_id: str, body: EventIn) -> None:
+    event_type = await event_type_store.find(conn, account_id, body.event_type)
+    if event_type is None:
+        raise ApiError(
+            422,
+            f"event type {body.event_type!r} does not exist; create it at /v1/event-types",
+            field="eventType",
+        )
+    if event_type.archived:
+        raise ApiError(422, f"event type {body.event_type!r} is archived", field="eventType")
+    if event_type.schema:
+        problem = data_problem(event_type.schema, body.event_data)
+        if problem:
+            path, message = problem
+            raise ApiError(
+                422,
+                f"eventData does not match the schema of {body.event_type}: {path}: {message}",
+                details=[{"field": path, "message": message}],
+            )
+
+
+def _request_hash(body: EventIn) -> str:
+    canonical = orjson.dumps(
+        {"eventType": body.event_type, "eventData": body.event_data}, option=orjson.OPT_SORT_KEYS
+    )
+    return hashlib.sha256(canonical).hexdigest()
+
+
+async def _replay(ctx: Ctx, account_id: str, key: str, request_hash: str) -> EventOut | None:
+    """The first answer for an Idempotency-Key already used with this same body."""
+    async with ctx.db.read() as conn:
+        row = await store.by_idempotency_key(conn, account_id, key)
+        if row is None:
+            return None
+        if row.request_hash != request_hash:
+            raise ApiError(
+                409,
+                "this Idempotency-Key was already used with a different body",
+                field="Idempotency-Key",
+            )
+        return _out(row, await store.notifications_of(conn, row.id))
+
+
+@router.post("/v1/events", status_code=202, response_model=EventOut)
+async def publish_event(
+    body: EventIn,
+    ctx: Ctx,
+    account_id: AccountId,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            max_length=255,
+            description="Retry-safe publishing: the same key and body return the first event",
+        ),
+    ] = None,
+) -> EventOut:
+    request_hash = _request_hash(body) if idempotency_key else None
+    if idempotency_key:
+        replayed = await _replay(ctx, account_id, idempotency_key, request_hash or "")
+        if replayed is not None:
+            response.headers["Idempotent-Replayed"] = "true"
+            return replayed
+    data = orjson.dumps(body.event_data)
+    now = ctx.clock.now()
+    try:
+        async with ctx.db.write() as conn:
+            await _validate(conn, account_id, body)
+            targets = await webhook_store.active_for(conn, account_id, body.event_type)
+            event_id, notifications = await store.insert_event(
+                conn,
+                account_id=account_id,
+                event_type=body.event_type,
+                data=data,
+                webhook_ids=[t.id for t in targets],
+                now=now,
+                idempotency_key=idempotency_key,
+                request_hash=request_hash,
+            )
+    except IntegrityError:
+        # A concurrent request with the same Idempotency-Key committed first.
+        if idempotency_key:
+            replayed = await _replay(ctx, account_id, idempotency_key, request_hash or "")
+            if replayed is not None:
+                response.headers["Idempotent-Replayed"] = "true"
+                return replayed
+        raise
+    if notifications:
+        ctx.wake_worker()
+    return _published(event_id, body, idempotency_key, now, notifications, is_test=False)
+
+
+def _published(
+    event_id: str,
+    body: EventIn,
+    idempotency_key: str | None,
+    now: int,
+    notifications: list[dict[str, Any]],
+    *,
+    is_test: bool,
+) -> EventOut:
+    return EventOut(
+        id=event_id,
+        event_type=body.event_type,
+        event_data=body.event_data,
+        idempotency_key=idempotency_key,
+        test=is_test,
+        created_at=to_iso(now),
+        notifications=[NotificationOut(**notification_fields(n)) for n in notifications],
+    )
+
+
+@router.post(
+    "/v1/test-events",
+    status_code=202,
+    response_model=EventOut,
+    responses={404: {"description": "A named webhook does not exist"}},
+)
+async def publish_test_event(body: TestEventIn, ctx: Ctx, account_id: AccountId) -> EventOut:
+    """Send an event to the named webhooks only, whether Active or Disabled and whatever
+    their event-type filter: create a webhook Disabled, test it, then enable it."""
+    now = ctx.clock.now()
+    webhook_ids = list(dict.fromkeys(body.webhook_ids))
+    async with ctx.db.write() as conn:
+        await _validate(conn, account_id, body)
+        for index, webhook_id in enumerate(webhook_ids):
+            if await webhook_store.get(conn, account_id, webhook_id) is None:
+                raise ApiError(
+                    404, f"webhook {webhook_id!r} not found", field=f"webhookIds[{index}]"
+                )
+        event_id, notifications = await store.insert_event(
+            conn,
+            account_id=account_id,
+            event_type=body.event_type,
+            data=orjson.dumps(body.event_data),
+            webhook_ids=webhook_ids,
+            now=now,
+            is_test=True,
+        )
+    ctx.wake_worker()
+    return _published(event_id, body, None, now, notifications, is_test=True)
+
+
+@router.get("/v1/events", response_model=Page[EventOut])
+async def list_events(
+    ctx: Ctx,
+    account_id: AccountId,
+    event_type: Annotated[str | None, Query(alias="eventType")] = None,
+    start: From = None,
+    end: To = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page[EventOut]:
+    conditions = [events.c.account_id == account_id, *within(events.c.created_at, start, end)]
+    if event_type is not None:
+        conditions.append(events.c.event_type == event_type)
+    query = events.select().where(sa.and_(*conditions))
+    async with ctx.db.read() as conn:
+        rows, next_cursor = await fetch_page(conn, query, events.c.id, limit, cursor)
+    return Page(data=[_out(r, None) for r in rows], next_cursor=next_cursor)
+
+
+@router.get("/v1/events/{event_id}", response_model=EventOut)
+async def get_event(event_id: str, ctx: Ctx, account_id: AccountId) -> EventOut:
+    async with ctx.db.read() as conn:
+        row = await store.get(conn, account_id, event_id)
+        if row is None:
+            raise not_found("event", event_id)
+        return _out(row, await store.notifications_of(conn, event_id))

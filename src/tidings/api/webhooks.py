@@ -1,0 +1,268 @@
+"""``/v1/webhooks``: a partner's endpoints, their subscriptions and signing secrets."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Query, Response
+from pydantic import Field, field_validator
+from pydantic.alias_generators import to_camel
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tidings.api.deps import AccountId, Ctx
+from tidings.api.errors import ApiError, not_found
+from tidings.api.event_types import Name
+from tidings.api.model import ApiModel, ApiOut, Page
+from tidings.core.clock import to_iso
+from tidings.core.headers import header_problem
+from tidings.core.masking import mask, unmask_headers
+from tidings.core.signing import new_secret
+from tidings.ids import new_id
+from tidings.store import webhooks as store
+from tidings.store.paging import DEFAULT_LIMIT, MAX_LIMIT, fetch_page
+from tidings.store.tables import notifications, webhooks
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+Status = Literal["Active", "Disabled"]
+
+
+def _check_url(url: str) -> str:
+    if any(c.isspace() for c in url):
+        raise ValueError("must not contain whitespace")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError("must be an http:// or https:// URL")
+    if not parts.hostname:
+        raise ValueError("must name a host")
+    try:
+        parts.port  # noqa: B018 - raises on a port out of range
+    except ValueError as exc:
+        raise ValueError(f"has an invalid port: {exc}") from None
+    return url
+
+
+class WebhookFields(ApiModel):
+    url: Annotated[str, Field(max_length=2048, description="Where notifications are POSTed")]
+    event_types: list[Name] = Field(
+        default_factory=list, max_length=500, description="Empty means every event type"
+    )
+    description: str | None = Field(default=None, max_length=4000)
+    category: str | None = Field(default=None, max_length=200)
+    headers: dict[str, str] = Field(default_factory=dict, max_length=50)
+    ssl_verification_disabled: bool = False
+    status: Status = "Active"
+
+    _url_ok = field_validator("url")(_check_url)
+
+
+class WebhookPatch(ApiModel):
+    url: Annotated[str | None, Field(max_length=2048)] = None
+    event_types: list[Name] | None = Field(default=None, max_length=500)
+    description: str | None = Field(default=None, max_length=4000)
+    category: str | None = Field(default=None, max_length=200)
+    headers: dict[str, str] | None = Field(default=None, max_length=50)
+    ssl_verification_disabled: bool | None = None
+    status: Status | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return None if value is None else _check_url(value)
+
+
+class WebhookOut(ApiOut):
+    id: str
+    url: str
+    event_types: list[str]
+    description: str | None
+    category: str | None
+    headers: dict[str, str] = Field(description="Values are masked")
+    ssl_verification_disabled: bool
+    status: Status
+    disabled_reason: str | None
+    created_at: str
+    last_modified_at: str
+
+
+class WebhookCreated(WebhookOut):
+    secret: str = Field(description="The signing secret (whsec_…); also at GET /secret")
+
+
+class SecretOut(ApiOut):
+    secret: str
+
+
+def _fields(row: Row[Any]) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "url": row.url,
+        "event_types": row.event_types,
+        "description": row.description,
+        "category": row.category,
+        "headers": {k: mask(v) for k, v in row.headers.items()},
+        "ssl_verification_disabled": row.ssl_verification_disabled,
+        "status": row.status,
+        "disabled_reason": row.disabled_reason,
+        "created_at": to_iso(row.created_at),
+        "last_modified_at": to_iso(row.updated_at),
+    }
+
+
+def _out(row: Row[Any]) -> WebhookOut:
+    return WebhookOut(**_fields(row))
+
+
+def _check_headers(headers: dict[str, str], brand: str) -> None:
+    for name, value in headers.items():
+        problem = header_problem(name, value, brand)
+        if problem:
+            raise ApiError(422, problem, field=f"headers.{name}")
+
+
+async def _existing(conn: AsyncConnection, account_id: str, webhook_id: str) -> Row[Any]:
+    row = await store.get(conn, account_id, webhook_id)
+    if row is None:
+        raise not_found("webhook", webhook_id)
+    return row
+
+
+async def _ensure_url_free(
+    conn: AsyncConnection, account_id: str, url: str, except_id: str | None = None
+) -> None:
+    if await store.url_taken(conn, account_id, url, except_id):
+        raise ApiError(409, "another webhook of this account already uses this URL", field="url")
+
+
+@router.post("", status_code=201, response_model=WebhookCreated)
+async def create_webhook(body: WebhookFields, ctx: Ctx, account_id: AccountId) -> WebhookCreated:
+    _check_headers(body.headers, ctx.settings.brand)
+    now = ctx.clock.now()
+    webhook_id = new_id("wh")
+    secret = new_secret()
+    async with ctx.db.write() as conn:
+        await _ensure_url_free(conn, account_id, body.url)
+        await conn.execute(
+            webhooks.insert().values(
+                id=webhook_id,
+                account_id=account_id,
+                url=body.url,
+                description=body.description,
+                category=body.category,
+                event_types=body.event_types,
+                headers=body.headers,
+                secret=secret,
+                ssl_verification_disabled=body.ssl_verification_disabled,
+                status=body.status,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        row = await _existing(conn, account_id, webhook_id)
+    return WebhookCreated(**_fields(row), secret=secret)
+
+
+@router.get("", response_model=Page[WebhookOut])
+async def list_webhooks(
+    ctx: Ctx,
+    account_id: AccountId,
+    status: Status | None = None,
+    category: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page[WebhookOut]:
+    query = webhooks.select().where(webhooks.c.account_id == account_id)
+    if status is not None:
+        query = query.where(webhooks.c.status == status)
+    if category is not None:
+        query = query.where(webhooks.c.category == category)
+    async with ctx.db.read() as conn:
+        rows, next_cursor = await fetch_page(conn, query, webhooks.c.id, limit, cursor)
+    return Page(data=[_out(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get("/{webhook_id}", response_model=WebhookOut)
+async def get_webhook(webhook_id: str, ctx: Ctx, account_id: AccountId) -> WebhookOut:
+    async with ctx.db.read() as conn:
+        return _out(await _existing(conn, account_id, webhook_id))
+
+
+async def _update(
+    ctx: Ctx, account_id: str, webhook_id: str, changes: dict[str, Any]
+) -> WebhookOut:
+    async with ctx.db.write() as conn:
+        row = await _existing(conn, account_id, webhook_id)
+        if "url" in changes:
+            await _ensure_url_free(conn, account_id, changes["url"], except_id=webhook_id)
+        if "headers" in changes:
+            changes["headers"] = unmask_headers(changes["headers"], row.headers)
+            _check_headers(changes["headers"], ctx.settings.brand)
+        if changes.get("status") == "Active":
+            changes["disabled_reason"] = None
+        elif changes.get("status") == "Disabled" and row.status != "Disabled":
+            changes["disabled_reason"] = "manual"
+        changes["updated_at"] = ctx.clock.now()
+        await conn.execute(webhooks.update().where(webhooks.c.id == row.id).values(**changes))
+        return _out(await _existing(conn, account_id, webhook_id))
+
+
+@router.put("/{webhook_id}", response_model=WebhookOut)
+async def replace_webhook(
+    webhook_id: str, body: WebhookFields, ctx: Ctx, account_id: AccountId
+) -> WebhookOut:
+    """Replace every field; a field left out takes its default."""
+    return await _update(ctx, account_id, webhook_id, body.model_dump())
+
+
+@router.patch("/{webhook_id}", response_model=WebhookOut)
+async def patch_webhook(
+    webhook_id: str, body: WebhookPatch, ctx: Ctx, account_id: AccountId
+) -> WebhookOut:
+    """Change only the fields given."""
+    changes = body.model_dump(exclude_unset=True)
+    for field in ("url", "event_types", "headers", "ssl_verification_disabled", "status"):
+        if field in changes and changes[field] is None:
+            raise ApiError(422, f"{to_camel(field)} cannot be null", field=to_camel(field))
+    return await _update(ctx, account_id, webhook_id, changes)
+
+
+@router.post("/{webhook_id}/enable", response_model=WebhookOut)
+async def enable_webhook(webhook_id: str, ctx: Ctx, account_id: AccountId) -> WebhookOut:
+    return await _update(ctx, account_id, webhook_id, {"status": "Active"})
+
+
+@router.post("/{webhook_id}/disable", response_model=WebhookOut)
+async def disable_webhook(webhook_id: str, ctx: Ctx, account_id: AccountId) -> WebhookOut:
+    return await _update(ctx, account_id, webhook_id, {"status": "Disabled"})
+
+
+@router.delete("/{webhook_id}", status_code=204)
+async def delete_webhook(webhook_id: str, ctx: Ctx, account_id: AccountId) -> Response:
+    """Delete the webhook. Its notifications stay in the log; those still pending end failed."""
+    now = ctx.clock.now()
+    async with ctx.db.write() as conn:
+        row = await _existing(conn, account_id, webhook_id)
+        await conn.execute(webhooks.delete().where(webhooks.c.id == row.id))
+        await conn.execute(
+            notifications.update()
+            .where(
+                sa.and_(notifications.c.webhook_id == row.id, notifications.c.status == "pending")
+            )
+            .values(
+                status="failed",
+                next_attempt_at=None,
+                last_error="webhook deleted",
+                updated_at=now,
+            )
+        )
+    return Response(status_code=204)
+
+
+@router.get("/{webhook_id}/secret", response_model=SecretOut)
+async def get_webhook_secret(webhook_id: str, ctx: Ctx, account_id: AccountId) -> SecretOut:
+    async with ctx.db.read() as conn:
+        row = await _existing(conn, account_id, webhook_id)
+    return SecretOut(secret=row.secret)

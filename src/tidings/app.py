@@ -1,0 +1,76 @@
+"""The ASGI application: the API routers, and the delivery worker running beside them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import ORJSONResponse
+
+from tidings import __version__
+from tidings.api import (
+    accounts,
+    api_keys,
+    errors,
+    event_types,
+    events,
+    health,
+    notifications,
+    webhooks,
+)
+from tidings.api.limits import BodyLimit
+from tidings.config import Settings
+from tidings.context import Context
+from tidings.core.clock import Clock
+from tidings.delivery.worker import Worker
+from tidings.store.db import Database
+
+DESCRIPTION = """Webhooks for your partners: API keys, signed and retried deliveries, an
+event-type catalog and a log of everything sent.
+
+Authenticate with `Authorization: Bearer <key>` or `X-Api-Key: <key>`. An operator key acts
+for an account when it sends `Tidings-Account: acc_…`."""
+
+
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None, run_worker: bool = True
+) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.resolved_database_url())
+        ctx = Context(settings=settings, db=db, clock=clock or Clock())
+        worker = Worker(ctx) if run_worker else None
+        if worker:
+            ctx.wake_worker = worker.wake
+            await worker.start()
+        app.state.ctx = ctx
+        try:
+            yield
+        finally:
+            if worker:
+                await worker.stop()
+            await db.dispose()
+
+    app = FastAPI(
+        title="Tidings",
+        version=__version__,
+        description=DESCRIPTION,
+        default_response_class=ORJSONResponse,
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    for module in (
+        health,
+        accounts,
+        api_keys,
+        event_types,
+        webhooks,
+        events,
+        notifications,
+    ):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app

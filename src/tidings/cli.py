@@ -1,0 +1,123 @@
+"""The ``tidings`` command."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+from sqlalchemy.engine import make_url
+
+from tidings import __version__
+from tidings.config import Settings
+
+app = typer.Typer(
+    help="Tidings: a self-hosted webhook platform.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(help="Where the embedded SQLite store lives [env: TIDINGS_DATA_DIR]"),
+]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        help="sqlite:///path or postgresql://user@host/db; default: SQLite in the data dir "
+        "[env: TIDINGS_DATABASE_URL]",
+    ),
+]
+
+
+def _settings(**overrides: Any) -> Settings:
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tidings {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print version.")
+    ] = False,
+) -> None:
+    """Tidings: API keys, signed and retried webhooks, an event catalog and logs."""
+
+
+def _where(settings: Settings) -> str:
+    if settings.database_url:
+        return make_url(settings.resolved_database_url()).render_as_string(hide_password=True)
+    return f"{settings.data_dir.resolve()} (SQLite)"
+
+
+@app.command()
+def migrate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Create or upgrade the database schema to this version."""
+    from tidings.store.migrate import upgrade
+
+    settings = _settings(data_dir=data_dir, database_url=database_url)
+    upgrade(settings.resolved_database_url())
+    typer.echo(f"Database is up to date: {_where(settings)}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface [env: TIDINGS_HOST]")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [env: TIDINGS_PORT]")] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    migrate_first: Annotated[
+        bool, typer.Option("--migrate/--no-migrate", help="Upgrade the schema before serving")
+    ] = True,
+) -> None:
+    """Serve the API and run the delivery worker in one process."""
+    from tidings import logs
+    from tidings.app import create_app
+    from tidings.bootstrap import ensure_operator_key
+    from tidings.core.clock import Clock
+    from tidings.store.db import Database
+    from tidings.store.migrate import upgrade
+
+    settings = _settings(host=host, port=port, data_dir=data_dir, database_url=database_url)
+    logs.configure(settings.log_level)
+    url = settings.resolved_database_url()
+    if migrate_first:
+        upgrade(url)
+
+    async def _bootstrap() -> str | None:
+        db = Database(url)
+        try:
+            return await ensure_operator_key(db, settings, Clock())
+        finally:
+            await db.dispose()
+
+    new_key = asyncio.run(_bootstrap())
+    base = f"http://{settings.host}:{settings.port}"
+    lines = [
+        f"Tidings {__version__}",
+        f"  API:   {base}  (docs: {base}/docs)",
+        f"  Data:  {_where(settings)}",
+    ]
+    if new_key:
+        lines += [
+            f"  Operator API key: {new_key}",
+            "  This key will not be shown again: store it somewhere safe now.",
+        ]
+    typer.echo("\n".join(lines))
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+    )

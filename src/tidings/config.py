@@ -1,0 +1,73 @@
+"""Settings: every knob is a ``TIDINGS_*`` environment variable; CLI flags override them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from tidings.core.durations import parse_duration
+
+DEFAULT_RETRY_SCHEDULE = "5s,1m,5m,15m,1h,3h,6h,12h,24h"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TIDINGS_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("tidings-data")
+    # Empty means the embedded SQLite file in ``data_dir``.
+    database_url: str = ""
+    log_level: str = "info"
+
+    # A known operator key to install at start (automation); otherwise one is generated once.
+    operator_key: str | None = None
+
+    # Delivery.
+    brand: str = "Tidings"
+    # Delays between attempts, after the first immediate one.
+    retry_schedule: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: _parse_schedule(DEFAULT_RETRY_SCHEDULE)
+    )
+    retry_jitter: float = 0.2
+    delivery_timeout: float = 15.0
+    allow_private_networks: bool = False
+    worker_concurrency: int = 64
+    worker_batch_size: int = 256
+    worker_poll_interval: float = 1.0
+    # How long a claimed notification stays leased before another worker may take it.
+    lease_seconds: float = 60.0
+
+    # API limits.
+    max_body_bytes: int = 256 * 1024
+
+    @field_validator("retry_schedule", mode="before")
+    @classmethod
+    def _schedule(cls, value: object) -> object:
+        if isinstance(value, str):
+            return _parse_schedule(value)
+        return value
+
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy async URL, with the embedded SQLite file as the default."""
+        url = self.database_url or f"sqlite:///{self.data_dir / 'tidings.db'}"
+        for plain, driver in (
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("postgres://", "postgresql+asyncpg://"),
+            ("sqlite://", "sqlite+aiosqlite://"),
+        ):
+            if url.startswith(plain):
+                return driver + url[len(plain) :]
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url().startswith("sqlite")
+
+
+def _parse_schedule(text: str) -> list[float]:
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    return [parse_duration(p) for p in parts]

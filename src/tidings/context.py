@@ -1,0 +1,19 @@
+"""What a running Tidings process shares between the API and the worker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tidings.config import Settings
+from tidings.core.clock import Clock
+from tidings.store.db import Database
+
+
+@dataclass
+class Context:
+    settings: Settings
+    db: Database
+    clock: Clock = field(default_factory=Clock)
+    # Called after new notifications commit, so an idle worker starts at once.
+    wake_worker: Callable[[], None] = lambda: None

@@ -1,0 +1,1 @@
+"""Domain logic that knows nothing of HTTP or SQL."""

@@ -1,0 +1,16 @@
+"""Durations written the way people write them: ``500ms``, ``5s``, ``1m``, ``3h``, ``1d``."""
+
+from __future__ import annotations
+
+import re
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "": 1.0}
+_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|)\s*$")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``text``; a bare number is seconds. Raises ValueError on anything else."""
+    match = _PATTERN.match(text)
+    if not match:
+        raise ValueError(f"invalid duration {text!r}: use a number with ms, s, m, h or d")
+    return float(match.group(1)) * _UNITS[match.group(2)]

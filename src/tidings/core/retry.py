@@ -1,0 +1,32 @@
+"""When to try a failed delivery again."""
+
+from __future__ import annotations
+
+import random
+
+# A receiver's Retry-After is honoured up to this long.
+MAX_RETRY_AFTER = 24 * 3600.0
+
+
+def next_delay(
+    schedule: list[float], retry_index: int, jitter: float, retry_after: float | None = None
+) -> float | None:
+    """Seconds until the next attempt after the attempt at ``retry_index`` failed, or None
+    when the schedule is spent. Jitter spreads retries of a burst of failures (±jitter)."""
+    if retry_index >= len(schedule):
+        return None
+    delay = schedule[retry_index] * random.uniform(1 - jitter, 1 + jitter)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, MAX_RETRY_AFTER))
+    return delay
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header in delta-seconds form; None otherwise."""
+    if not value:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None

@@ -1,0 +1,1 @@
+"""Delivery: claim due notifications, sign and send them, record what happened."""

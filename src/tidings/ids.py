@@ -1,0 +1,21 @@
+"""Prefixed, time-sortable ids: ``evt_`` and 26 Crockford base32 characters
+(48 bits of milliseconds, 80 random bits).
+
+Sorting ids sorts by creation time, which is what cursor pagination relies on.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_id(prefix: str) -> str:
+    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    chars = []
+    for _ in range(26):
+        chars.append(_ALPHABET[value & 31])
+        value >>= 5
+    return prefix + "_" + "".join(reversed(chars))

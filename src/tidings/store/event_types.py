@@ -1,0 +1,28 @@
+"""The event-type catalog: the operator's (scope ``*``, seen by every account) and each
+account's own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tidings.store.tables import event_types
+
+GLOBAL = "*"
+
+
+def visible_to(account_id: str | None) -> sa.ColumnElement[bool]:
+    if account_id is None:
+        return event_types.c.scope == GLOBAL
+    return event_types.c.scope.in_((account_id, GLOBAL))
+
+
+async def find(conn: AsyncConnection, account_id: str | None, name: str) -> Row[Any] | None:
+    """The type ``name`` as ``account_id`` sees it; the account's own wins over the catalog's."""
+    query = event_types.select().where(sa.and_(visible_to(account_id), event_types.c.name == name))
+    rows = list((await conn.execute(query)).all())
+    rows.sort(key=lambda r: r.scope == GLOBAL)
+    return rows[0] if rows else None

@@ -1,0 +1,83 @@
+"""Publishing: an event and its notifications, written in one transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tidings.ids import new_id
+from tidings.store.tables import events, notifications
+
+
+async def insert_event(
+    conn: AsyncConnection,
+    *,
+    account_id: str,
+    event_type: str,
+    data: bytes,
+    webhook_ids: list[str],
+    now: int,
+    idempotency_key: str | None = None,
+    request_hash: str | None = None,
+    is_test: bool = False,
+) -> tuple[str, list[dict[str, Any]]]:
+    """Insert the event and one due notification per webhook; returns their ids."""
+    event_id = new_id("evt")
+    await conn.execute(
+        events.insert().values(
+            id=event_id,
+            account_id=account_id,
+            event_type=event_type,
+            data=data,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+            is_test=is_test,
+            created_at=now,
+        )
+    )
+    rows = [
+        {
+            "id": new_id("ntf"),
+            "account_id": account_id,
+            "event_id": event_id,
+            "webhook_id": webhook_id,
+            "event_type": event_type,
+            "is_test": is_test,
+            "status": "pending",
+            "attempt_count": 0,
+            "retry_index": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for webhook_id in webhook_ids
+    ]
+    if rows:
+        await conn.execute(notifications.insert(), rows)
+    return event_id, rows
+
+
+async def by_idempotency_key(conn: AsyncConnection, account_id: str, key: str) -> Row[Any] | None:
+    query = events.select().where(
+        sa.and_(events.c.account_id == account_id, events.c.idempotency_key == key)
+    )
+    return (await conn.execute(query)).first()
+
+
+async def get(conn: AsyncConnection, account_id: str, event_id: str) -> Row[Any] | None:
+    query = events.select().where(
+        sa.and_(events.c.id == event_id, events.c.account_id == account_id)
+    )
+    return (await conn.execute(query)).first()
+
+
+async def notifications_of(conn: AsyncConnection, event_id: str) -> list[Row[Any]]:
+    query = (
+        notifications.select()
+        .where(notifications.c.event_id == event_id)
+        .order_by(notifications.c.id)
+    )
+    return list((await conn.execute(query)).all())

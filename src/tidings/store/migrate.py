@@ -1,0 +1,39 @@
+"""Run the Alembic migrations that ship inside the package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tidings.store.db import ensure_sqlite_dir
+
+_SCRIPTS = Path(__file__).parent / "migrations"
+
+
+def _config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_SCRIPTS))
+    cfg.attributes["url"] = url
+    return cfg
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the database at ``url`` to ``revision``. Call it outside a running event loop."""
+    ensure_sqlite_dir(url)
+    command.upgrade(_config(url), revision)
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(_config("")).get_current_head()
+
+
+async def current_revision(conn: AsyncConnection) -> str | None:
+    def _read(sync_conn: object) -> str | None:
+        return MigrationContext.configure(sync_conn).get_current_revision()  # type: ignore[arg-type]
+
+    return await conn.run_sync(_read)

@@ -1,0 +1,137 @@
+"""The schema, as SQLAlchemy Core tables. Timestamps are integer microseconds since the epoch
+(UTC): one representation on SQLite and PostgreSQL, cheap to compare in the claim query."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+Micros = sa.BigInteger
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("created_at", Micros, nullable=False),
+    sa.Column("updated_at", Micros, nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    # NULL for operator keys, which act for every account.
+    sa.Column("account_id", sa.String(40), nullable=True, index=True),
+    sa.Column("type", sa.String(20), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    # The first characters of the key, to find its row without scanning hashes.
+    sa.Column("lookup", sa.String(40), nullable=False, unique=True),
+    sa.Column("key_hash", sa.String(64), nullable=False),
+    sa.Column("last4", sa.String(4), nullable=False),
+    sa.Column("permissions", sa.JSON, nullable=True),
+    sa.Column("created_at", Micros, nullable=False),
+    sa.Column("expires_at", Micros, nullable=True),
+    sa.Column("revoked_at", Micros, nullable=True),
+    sa.Column("last_used_at", Micros, nullable=True),
+)
+
+event_types = sa.Table(
+    "event_types",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    # An account id, or "*" for the operator's catalog that every account sees.
+    sa.Column("scope", sa.String(40), nullable=False),
+    sa.Column("name", sa.String(256), nullable=False),
+    sa.Column("category", sa.String(200), nullable=True),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("schema", sa.JSON, nullable=True),
+    sa.Column("archived", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", Micros, nullable=False),
+    sa.Column("updated_at", Micros, nullable=False),
+    sa.UniqueConstraint("scope", "name", name="uq_event_types_scope_name"),
+)
+
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("account_id", sa.String(40), nullable=False),
+    sa.Column("url", sa.String(2048), nullable=False),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("category", sa.String(200), nullable=True),
+    sa.Column("event_types", sa.JSON, nullable=False),
+    sa.Column("headers", sa.JSON, nullable=False),
+    sa.Column("secret", sa.String(200), nullable=False),
+    sa.Column("ssl_verification_disabled", sa.Boolean, nullable=False, default=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("disabled_reason", sa.String(40), nullable=True),
+    sa.Column("created_at", Micros, nullable=False),
+    sa.Column("updated_at", Micros, nullable=False),
+    sa.UniqueConstraint("account_id", "url", name="uq_webhooks_account_url"),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("account_id", sa.String(40), nullable=False),
+    sa.Column("event_type", sa.String(256), nullable=False),
+    # The event data serialized once at publish; every delivery sends these bytes.
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("idempotency_key", sa.String(255), nullable=True),
+    sa.Column("request_hash", sa.String(64), nullable=True),
+    sa.Column("is_test", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", Micros, nullable=False),
+    sa.UniqueConstraint("account_id", "idempotency_key", name="uq_events_idempotency"),
+    sa.Index("ix_events_account_id", "account_id", "id"),
+)
+
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("account_id", sa.String(40), nullable=False),
+    sa.Column("event_id", sa.String(40), nullable=False, index=True),
+    sa.Column("webhook_id", sa.String(40), nullable=False),
+    sa.Column("event_type", sa.String(256), nullable=False),
+    sa.Column("is_test", sa.Boolean, nullable=False, default=False),
+    # pending -> succeeded | failed
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("attempt_count", sa.Integer, nullable=False, default=0),
+    # Position in the retry schedule; a resend starts it again.
+    sa.Column("retry_index", sa.Integer, nullable=False, default=0),
+    # When a pending notification is next due. Claiming pushes it forward by the lease, so a
+    # crashed worker's notifications fall due again by themselves.
+    sa.Column("next_attempt_at", Micros, nullable=True),
+    sa.Column("last_attempt_at", Micros, nullable=True),
+    sa.Column("last_status_code", sa.Integer, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at", Micros, nullable=False),
+    sa.Column("updated_at", Micros, nullable=False),
+    sa.Index("ix_notifications_account_id", "account_id", "id"),
+    sa.Index("ix_notifications_webhook_id", "webhook_id", "id"),
+    sa.Index(
+        "ix_notifications_due",
+        "next_attempt_at",
+        sqlite_where=sa.text("status = 'pending'"),
+        postgresql_where=sa.text("status = 'pending'"),
+    ),
+)
+
+attempts = sa.Table(
+    "attempts",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("notification_id", sa.String(40), nullable=False),
+    sa.Column("account_id", sa.String(40), nullable=False),
+    sa.Column("webhook_id", sa.String(40), nullable=False),
+    sa.Column("attempted_at", Micros, nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("response_body", sa.Text, nullable=True),
+    sa.Column("duration_ms", sa.Float, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Index("ix_attempts_notification_id", "notification_id", "attempted_at"),
+)

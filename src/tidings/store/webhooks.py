@@ -1,0 +1,38 @@
+"""Webhooks: a partner's endpoints, always read within one account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tidings.store.tables import webhooks
+
+
+async def get(conn: AsyncConnection, account_id: str, webhook_id: str) -> Row[Any] | None:
+    query = webhooks.select().where(
+        sa.and_(webhooks.c.id == webhook_id, webhooks.c.account_id == account_id)
+    )
+    return (await conn.execute(query)).first()
+
+
+async def url_taken(
+    conn: AsyncConnection, account_id: str, url: str, except_id: str | None = None
+) -> bool:
+    query = sa.select(webhooks.c.id).where(
+        sa.and_(webhooks.c.account_id == account_id, webhooks.c.url == url)
+    )
+    if except_id:
+        query = query.where(webhooks.c.id != except_id)
+    return (await conn.execute(query)).first() is not None
+
+
+async def active_for(conn: AsyncConnection, account_id: str, event_type: str) -> list[Row[Any]]:
+    """The account's Active webhooks subscribed to ``event_type`` (an empty list means all)."""
+    query = webhooks.select().where(
+        sa.and_(webhooks.c.account_id == account_id, webhooks.c.status == "Active")
+    )
+    rows = (await conn.execute(query)).all()
+    return [r for r in rows if not r.event_types or event_type in r.event_types]
