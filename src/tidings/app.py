@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 
 from tidings import __version__
 from tidings.api import (
@@ -58,7 +57,6 @@ def create_app(
         title="Tidings",
         version=__version__,
         description=DESCRIPTION,
-        default_response_class=ORJSONResponse,
         lifespan=lifespan,
     )
     errors.install(app)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger("tidings.api")
@@ -53,7 +54,7 @@ def error_response(
     message: str,
     details: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
-) -> ORJSONResponse:
+) -> Response:
     body = {
         "error": {
             "type": _TYPES.get(status, "invalid_request" if status < 500 else "internal_error"),
@@ -61,7 +62,9 @@ def error_response(
             "details": details or [],
         }
     }
-    return ORJSONResponse(body, status_code=status, headers=headers)
+    return Response(
+        orjson.dumps(body), status_code=status, headers=headers, media_type="application/json"
+    )
 
 
 def _field_of(loc: tuple[Any, ...]) -> str:
@@ -71,7 +74,7 @@ def _field_of(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
-def _validation_response(exc: RequestValidationError) -> ORJSONResponse:
+def _validation_response(exc: RequestValidationError) -> Response:
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
         ctx = errors[0].get("ctx") or {}
@@ -92,21 +95,21 @@ def _validation_response(exc: RequestValidationError) -> ORJSONResponse:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, exc: ApiError) -> ORJSONResponse:
+    async def _api_error(_request: Request, exc: ApiError) -> Response:
         return error_response(exc.status, exc.message, exc.details, exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> ORJSONResponse:
+    async def _validation(_request: Request, exc: RequestValidationError) -> Response:
         return _validation_response(exc)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> ORJSONResponse:
+    async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
         if exc.status_code == 404 and message == "Not Found":
             message = "no such endpoint"
         return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> ORJSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", path=request.url.path)
         return error_response(500, "internal error; the request id is in the logs")

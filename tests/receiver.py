@@ -1,0 +1,91 @@
+"""A real webhook receiver for tests: an aiohttp server on 127.0.0.1 in its own thread,
+answering from a script and keeping every request it got."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: str = "ok"
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+class Receiver:
+    def __init__(self, *replies: Reply | int, default: Reply | int = 200) -> None:
+        self.requests: list[Received] = []
+        self._script: deque[Reply] = deque(_reply(r) for r in replies)
+        self._default = _reply(default)
+        self._lock = threading.Lock()
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def __enter__(self) -> Receiver:
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    def wait(self, count: int, timeout: float = 15.0) -> list[Received]:
+        """Block until ``count`` requests arrived; fail the test if they do not."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if len(self.requests) >= count:
+                    return list(self.requests)
+            time.sleep(0.02)
+        raise AssertionError(f"receiver got {len(self.requests)} requests, expected {count}")
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        with self._lock:
+            self.requests.append(
+                Received(request.path, dict(request.headers), body, time.monotonic())
+            )
+            reply = self._script.popleft() if self._script else self._default
+        if reply.delay:
+            await asyncio.sleep(reply.delay)
+        return web.Response(status=reply.status, text=reply.body, headers=reply.headers)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        runner = web.AppRunner(app, access_log=None)
+        self._loop.run_until_complete(runner.setup())
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        self._loop.run_until_complete(site.start())
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._ready.set()
+        self._loop.run_forever()
+        self._loop.run_until_complete(runner.cleanup())
+
+
+def _reply(value: Reply | int) -> Reply:
+    return value if isinstance(value, Reply) else Reply(status=value)

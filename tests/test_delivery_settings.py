@@ -1,0 +1,90 @@
+"""Deployment settings that change what receivers get: brand, timeout, private networks.
+Each test starts its own server (SQLite and PostgreSQL) with the setting under test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import make_settings
+from tests.helpers import wait_for_notification
+from tests.receiver import Receiver, Reply
+from tests.server import RunningServer
+
+
+@pytest.fixture
+def start(backend: str, tmp_path: Path) -> Iterator[Any]:
+    """Start a server with extra settings; returns a client for a fresh account on it."""
+    servers: list[RunningServer] = []
+    clients: list[httpx.Client] = []
+
+    def _start(**overrides: Any) -> httpx.Client:
+        running = RunningServer(make_settings(backend, tmp_path, **overrides)).__enter__()
+        servers.append(running)
+        auth = {"Authorization": f"Bearer {running.operator_key}"}
+        account = httpx.post(
+            f"{running.base_url}/v1/accounts", json={"name": "A"}, headers=auth
+        ).json()
+        key = httpx.post(
+            f"{running.base_url}/v1/api-keys",
+            json={},
+            headers={**auth, "Tidings-Account": account["id"]},
+        ).json()["key"]
+        client = httpx.Client(base_url=running.base_url, headers={"X-Api-Key": key}, timeout=30)
+        clients.append(client)
+        assert client.post("/v1/event-types", json={"name": "order.paid"}).status_code == 201
+        return client
+
+    yield _start
+    for client in clients:
+        client.close()
+    for running in servers:
+        running.__exit__(None, None, None)
+
+
+def _send(client: httpx.Client, url: str) -> str:
+    assert client.post("/v1/webhooks", json={"url": url}).status_code == 201
+    event = client.post("/v1/events", json={"eventType": "order.paid", "eventData": {"n": 1}})
+    assert event.status_code == 202, event.text
+    return str(event.json()["notifications"][0]["id"])
+
+
+def test_brand_names_the_headers(start: Any) -> None:
+    client = start(brand="PayData")
+    with Receiver() as rx:
+        notification_id = _send(client, rx.url)
+        [got] = rx.wait(1)
+    headers = {k.lower(): v for k, v in got.headers.items()}
+    assert headers["x-paydata-notification-id"] == notification_id
+    assert headers["x-paydata-event-type"] == "order.paid"
+    assert "x-paydata-webhook-id" in headers
+    assert not any(k.startswith("x-tidings-") for k in headers)
+
+
+def test_slow_receiver_times_out_and_is_retried(start: Any) -> None:
+    client = start(delivery_timeout=0.5, retry_schedule="1s")
+    with Receiver(Reply(200, delay=2.0), 200) as rx:
+        notification_id = _send(client, rx.url)
+        done = wait_for_notification(client, notification_id, "succeeded")
+        rx.wait(2)
+    first, second = done["attempts"]
+    assert first["statusCode"] is None
+    assert "timed out" in first["error"]
+    assert second["statusCode"] == 200
+
+
+def test_private_addresses_are_refused_by_default(start: Any) -> None:
+    client = start(allow_private_networks=False, retry_schedule="")
+    with Receiver() as rx:
+        notification_id = _send(client, rx.url)
+        failed = wait_for_notification(client, notification_id, "failed")
+        localhost = _send(client, rx.url.replace("127.0.0.1", "localhost"))
+        failed_by_name = wait_for_notification(client, localhost, "failed")
+        assert rx.requests == []
+    for result in (failed, failed_by_name):
+        [attempt] = result["attempts"]
+        assert "TIDINGS_ALLOW_PRIVATE_NETWORKS" in attempt["error"]
