@@ -9,6 +9,7 @@ import time
 
 import uvicorn
 
+from tidings import logs
 from tidings.app import create_app
 from tidings.bootstrap import ensure_operator_key
 from tidings.config import Settings
@@ -40,6 +41,7 @@ class RunningServer:
         )
 
     def __enter__(self) -> RunningServer:
+        logs.configure("warning")
         url = self.settings.resolved_database_url()
         upgrade(url)
         asyncio.run(_bootstrap(url, self.settings))

@@ -15,7 +15,17 @@ def test_retry_schedule_from_environment(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_default_retry_schedule_matches_the_design(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TIDINGS_RETRY_SCHEDULE", raising=False)
-    assert Settings().retry_schedule == [5, 60, 300, 900, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400]
+    assert Settings().retry_schedule == [
+        5,
+        60,
+        300,
+        900,
+        3600,
+        3 * 3600,
+        6 * 3600,
+        12 * 3600,
+        86400,
+    ]
 
 
 def test_environment_settings(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,7 +18,7 @@ from tidings.api import (
     notifications,
     webhooks,
 )
-from tidings.api.limits import BodyLimit
+from tidings.api.limits import BodyLimit, NulGuard
 from tidings.config import Settings
 from tidings.context import Context
 from tidings.core.clock import Clock
@@ -71,4 +71,5 @@ def create_app(
     ):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(NulGuard)
     return app

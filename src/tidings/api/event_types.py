@@ -141,6 +141,13 @@ async def list_event_types(
     cursor: str | None = None,
 ) -> Page[EventTypeOut]:
     query = event_types.select().where(store.visible_to(caller.account_id))
+    if caller.account_id is not None:
+        # An account's own type hides the catalog's type of the same name.
+        own = event_types.alias("own")
+        shadowed = sa.exists().where(
+            sa.and_(own.c.scope == caller.account_id, own.c.name == event_types.c.name)
+        )
+        query = query.where(sa.or_(event_types.c.scope != store.GLOBAL, ~shadowed))
     if category is not None:
         query = query.where(event_types.c.category == category)
     if not include_archived:

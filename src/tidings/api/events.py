@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated, Any
 
-import orjson
 import sqlalchemy as sa
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import AliasChoices, Field
@@ -22,6 +21,7 @@ from tidings.api.model import ApiModel, ApiOut, Page
 from tidings.api.notifications import NotificationOut, notification_fields
 from tidings.api.timerange import From, To, within
 from tidings.core.clock import to_iso
+from tidings.core.jsonbytes import dumps, loads, non_finite_path
 from tidings.core.schemas import data_problem
 from tidings.store import event_types as event_type_store
 from tidings.store import events as store
@@ -62,7 +62,7 @@ def _out(row: Row[Any], notifications: list[Row[Any]] | None) -> EventOut:
     return EventOut(
         id=row.id,
         event_type=row.event_type,
-        event_data=orjson.loads(row.data),
+        event_data=loads(row.data),
         idempotency_key=row.idempotency_key,
         test=row.is_test,
         created_at=to_iso(row.created_at),
@@ -73,6 +73,11 @@ def _out(row: Row[Any], notifications: list[Row[Any]] | None) -> EventOut:
 
 
 async def _validate(conn: AsyncConnection, account_id: str, body: EventIn) -> None:
+    bad_number = non_finite_path(body.event_data, "eventData")
+    if bad_number:
+        raise ApiError(
+            422, f"{bad_number}: NaN and infinite numbers are not JSON", field=bad_number
+        )
     event_type = await event_type_store.find(conn, account_id, body.event_type)
     if event_type is None:
         raise ApiError(
@@ -94,9 +99,7 @@ async def _validate(conn: AsyncConnection, account_id: str, body: EventIn) -> No
 
 
 def _request_hash(body: EventIn) -> str:
-    canonical = orjson.dumps(
-        {"eventType": body.event_type, "eventData": body.event_data}, option=orjson.OPT_SORT_KEYS
-    )
+    canonical = dumps({"eventType": body.event_type, "eventData": body.event_data}, sort_keys=True)
     return hashlib.sha256(canonical).hexdigest()
 
 
@@ -135,7 +138,7 @@ async def publish_event(
         if replayed is not None:
             response.headers["Idempotent-Replayed"] = "true"
             return replayed
-    data = orjson.dumps(body.event_data)
+    data = dumps(body.event_data)
     now = ctx.clock.now()
     try:
         async with ctx.db.write() as conn:
@@ -206,7 +209,7 @@ async def publish_test_event(body: TestEventIn, ctx: Ctx, account_id: AccountId)
             conn,
             account_id=account_id,
             event_type=body.event_type,
-            data=orjson.dumps(body.event_data),
+            data=dumps(body.event_data),
             webhook_ids=webhook_ids,
             now=now,
             is_test=True,

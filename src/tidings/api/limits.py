@@ -1,6 +1,8 @@
-"""Request body size limit, enforced on the bytes received (chunked bodies included)."""
+"""Limits on what a request may carry, applied before routing: body size and NUL bytes."""
 
 from __future__ import annotations
+
+from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -8,6 +10,8 @@ from tidings.api.errors import error_response
 
 
 class BodyLimit:
+    """Request body size limit, on the bytes received (chunked bodies included)."""
+
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
@@ -54,3 +58,32 @@ class BodyLimit:
             [{"field": "body", "message": f"at most {self.max_bytes} bytes"}],
         )
         await response(scope, receive, send)
+
+
+class NulGuard:
+    """A NUL in the path or query string can match nothing and cannot reach PostgreSQL's
+    text columns: answer 404 (path) or 400 naming the parameter (query) before routing."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            if "\x00" in scope["path"]:
+                await error_response(404, "no such resource: the path contains a NUL")(
+                    scope, receive, send
+                )
+                return
+            query = scope.get("query_string", b"")
+            if b"%00" in query or b"\x00" in query:
+                names = [
+                    name for name, value in parse_qsl(query.decode("latin-1")) if "\x00" in value
+                ]
+                field = names[0] if names else "query"
+                await error_response(
+                    400,
+                    f"query parameter {field!r} contains a NUL character",
+                    [{"field": field, "message": "must not contain NUL characters"}],
+                )(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

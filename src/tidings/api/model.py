@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
 
@@ -15,6 +15,26 @@ class ApiModel(BaseModel):
         extra="forbid",
         str_strip_whitespace=False,
     )
+    # Fields holding arbitrary JSON, stored as JSON text where NUL is escaped and harmless.
+    free_form: ClassVar[frozenset[str]] = frozenset({"event_data", "schema_"})
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any, info: ValidationInfo) -> Any:
+        # A NUL cannot be stored in a PostgreSQL text column: refuse it up front, on any backend.
+        if info.field_name not in cls.free_form and _has_nul(value):
+            raise ValueError("must not contain NUL characters")
+        return value
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return False
 
 
 T = TypeVar("T")

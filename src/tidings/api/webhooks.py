@@ -18,7 +18,7 @@ from tidings.api.event_types import Name
 from tidings.api.model import ApiModel, ApiOut, Page
 from tidings.core.clock import to_iso
 from tidings.core.headers import header_problem
-from tidings.core.masking import mask, unmask_headers
+from tidings.core.masking import mask, mask_url, unmask_headers, unmask_url
 from tidings.core.signing import new_secret
 from tidings.ids import new_id
 from tidings.store import webhooks as store
@@ -31,8 +31,8 @@ Status = Literal["Active", "Disabled"]
 
 
 def _check_url(url: str) -> str:
-    if any(c.isspace() for c in url):
-        raise ValueError("must not contain whitespace")
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        raise ValueError("must not contain whitespace or control characters")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise ValueError("must be an http:// or https:// URL")
@@ -99,7 +99,7 @@ class SecretOut(ApiOut):
 def _fields(row: Row[Any]) -> dict[str, Any]:
     return {
         "id": row.id,
-        "url": row.url,
+        "url": mask_url(row.url),
         "event_types": row.event_types,
         "description": row.description,
         "category": row.category,
@@ -196,6 +196,7 @@ async def _update(
     async with ctx.db.write() as conn:
         row = await _existing(conn, account_id, webhook_id)
         if "url" in changes:
+            changes["url"] = unmask_url(changes["url"], row.url)
             await _ensure_url_free(conn, account_id, changes["url"], except_id=webhook_id)
         if "headers" in changes:
             changes["headers"] = unmask_headers(changes["headers"], row.headers)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit, urlunsplit
+
 MASK = "****"
 
 
@@ -16,3 +18,18 @@ def unmask_headers(new: dict[str, str], current: dict[str, str]) -> dict[str, st
         name: current[name] if name in current and value == mask(current[name]) else value
         for name, value in new.items()
     }
+
+
+def mask_url(url: str) -> str:
+    """The URL with any user and password in it masked."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    userinfo = MASK + (":" + MASK if parts.password is not None else "")
+    return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}"))
+
+
+def unmask_url(new: str, current: str) -> str:
+    """A URL sent back exactly as it was shown keeps its stored credentials."""
+    return current if new == mask_url(current) and new != current else new

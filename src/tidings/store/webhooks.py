@@ -31,8 +31,8 @@ async def url_taken(
 
 async def active_for(conn: AsyncConnection, account_id: str, event_type: str) -> list[Row[Any]]:
     """The account's Active webhooks subscribed to ``event_type`` (an empty list means all)."""
-    query = webhooks.select().where(
+    query = sa.select(webhooks.c.id, webhooks.c.event_types).where(
         sa.and_(webhooks.c.account_id == account_id, webhooks.c.status == "Active")
     )
     rows = (await conn.execute(query)).all()
-    return [r for r in rows if not r.event_types or event_type in r.event_types]
+    return [r for r in rows if not r.event_types or event_type in r.event_types]  # type: ignore[misc]
