@@ -96,9 +96,8 @@ async def _run(args: argparse.Namespace, base: str, rx: str) -> list[tuple[str, 
     auth = {"Authorization": f"Bearer {OPERATOR_KEY}"}
     async with httpx.AsyncClient(base_url=base, timeout=60) as op:
         account = (await op.post("/v1/accounts", json={"name": "bench"}, headers=auth)).json()
-        key = (
-            await op.post("/v1/api-keys", json={}, headers={**auth, "Tidings-Account": account["id"]})
-        ).json()["key"]
+        as_account = {**auth, "Tidings-Account": account["id"]}
+        key = (await op.post("/v1/api-keys", json={}, headers=as_account)).json()["key"]
     limits = httpx.Limits(max_connections=args.concurrency)
     async with httpx.AsyncClient(
         base_url=base, headers={"X-Api-Key": key}, timeout=60, limits=limits
@@ -112,10 +111,11 @@ async def _run(args: argparse.Namespace, base: str, rx: str) -> list[tuple[str, 
             publish_seconds = time.time() - t0
             arrivals = await _await_receipts(rx, set(sent), progress)
         first, last = min(arrivals.values()), max(arrivals.values())
+        receipt_span = max(last - first, 1e-9)
         rows += [
             ("events published", f"{args.events}"),
             ("publish rate (202s/s)", f"{args.events / publish_seconds:,.0f}"),
-            ("deliveries/s (first to last receipt)", f"{len(arrivals) / max(last - first, 1e-9):,.0f}"),
+            ("deliveries/s (first to last receipt)", f"{len(arrivals) / receipt_span:,.0f}"),
             ("deliveries/s (first publish to last receipt)", f"{len(arrivals) / (last - t0):,.0f}"),
         ]
         with Progress(transient=True) as progress:

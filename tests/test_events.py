@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.receiver import Receiver
 from tests.server import RunningServer
@@ -42,21 +45,22 @@ def _error_fields(response: httpx.Response) -> list[str]:
     return [d["field"] for d in error["details"]]
 
 
-def _other_account(server: RunningServer, operator: httpx.Client) -> httpx.Client:
-    """A second account with its own key and its own payment.updated event type."""
+@pytest.fixture
+def other(server: RunningServer, operator: httpx.Client) -> Iterator[httpx.Client]:
+    """A second account's client, with its own payment.updated event type."""
     created = operator.post("/v1/accounts", json={"name": "Other Co"})
     assert created.status_code == 201, created.text
     account_id = created.json()["id"]
     key = operator.post("/v1/api-keys", json={}, headers={"Tidings-Account": account_id})
     assert key.status_code == 201, key.text
-    other = httpx.Client(
+    with httpx.Client(
         base_url=server.base_url,
         headers={"Authorization": f"Bearer {key.json()['key']}"},
         timeout=30,
-    )
-    created_type = other.post("/v1/event-types", json={"name": "payment.updated"})
-    assert created_type.status_code == 201, created_type.text
-    return other
+    ) as other_client:
+        created_type = other_client.post("/v1/event-types", json={"name": "payment.updated"})
+        assert created_type.status_code == 201, created_type.text
+        yield other_client
 
 
 def _parse(moment: str) -> datetime:
@@ -146,11 +150,9 @@ def test_unknown_event_type_is_422_naming_event_type(client: httpx.Client, event
 
 
 def test_event_type_of_another_account_is_unknown(
-    server: RunningServer, operator: httpx.Client, client: httpx.Client
+    client: httpx.Client, other: httpx.Client
 ) -> None:
-    other = _other_account(server, operator)
-    with other:
-        assert other.post("/v1/event-types", json={"name": "only.theirs"}).status_code == 201
+    assert other.post("/v1/event-types", json={"name": "only.theirs"}).status_code == 201
     response = _publish(client, "only.theirs", {})
     assert response.status_code == 422, response.text
     assert "eventType" in _error_fields(response)
@@ -187,16 +189,15 @@ def test_missing_fields_are_422_naming_them(client: httpx.Client, event_type: st
 
 
 def test_another_accounts_event_is_404(
-    server: RunningServer, operator: httpx.Client, client: httpx.Client, event_type: str
+    client: httpx.Client, other: httpx.Client, event_type: str
 ) -> None:
     mine = _published(client, event_type, PAYMENT)
-    with _other_account(server, operator) as other:
-        theirs = _published(other, "payment.updated", PAYMENT)
-        response = client.get(f"/v1/events/{theirs['id']}")
-        assert response.status_code == 404, response.text
-        assert response.json()["error"]["type"] == "not_found"
-        assert other.get(f"/v1/events/{mine['id']}").status_code == 404
-        assert [e["id"] for e in other.get("/v1/events").json()["data"]] == [theirs["id"]]
+    theirs = _published(other, "payment.updated", PAYMENT)
+    response = client.get(f"/v1/events/{theirs['id']}")
+    assert response.status_code == 404, response.text
+    assert response.json()["error"]["type"] == "not_found"
+    assert other.get(f"/v1/events/{mine['id']}").status_code == 404
+    assert [e["id"] for e in other.get("/v1/events").json()["data"]] == [theirs["id"]]
     assert [e["id"] for e in client.get("/v1/events").json()["data"]] == [mine["id"]]
 
 
@@ -383,22 +384,52 @@ def test_different_idempotency_keys_make_different_events(
 
 
 def test_idempotency_keys_are_per_account(
-    server: RunningServer, operator: httpx.Client, client: httpx.Client, event_type: str
+    client: httpx.Client, other: httpx.Client, event_type: str
 ) -> None:
     mine = _publish(client, event_type, PAYMENT, **{"Idempotency-Key": "shared-key"})
     assert mine.status_code == 202, mine.text
-    with _other_account(server, operator) as other:
-        # Another body, same key, other account: a new event, not a conflict.
-        theirs = _publish(
-            other, "payment.updated", {"something": "else"}, **{"Idempotency-Key": "shared-key"}
-        )
-        assert theirs.status_code == 202, theirs.text
-        assert theirs.json()["id"] != mine.json()["id"]
-        # Same body, same key, other account: still its own event.
-        same_body = _publish(
-            other, "payment.updated", {"something": "else"}, **{"Idempotency-Key": "shared-key"}
-        )
-        assert same_body.json()["id"] == theirs.json()["id"]
-        assert other.get(f"/v1/events/{mine.json()['id']}").status_code == 404
+    # Another body, same key, other account: a new event, not a conflict.
+    theirs = _publish(
+        other, "payment.updated", {"something": "else"}, **{"Idempotency-Key": "shared-key"}
+    )
+    assert theirs.status_code == 202, theirs.text
+    assert theirs.json()["id"] != mine.json()["id"]
+    # The same body as the first account's, same key: still the other account's own event.
+    same_as_mine = _publish(other, "payment.updated", PAYMENT, **{"Idempotency-Key": "shared-key"})
+    assert same_as_mine.status_code == 409, same_as_mine.text
+    assert other.get(f"/v1/events/{mine.json()['id']}").status_code == 404
     again = _publish(client, event_type, PAYMENT, **{"Idempotency-Key": "shared-key"})
     assert again.json()["id"] == mine.json()["id"]
+
+
+def test_concurrent_retries_with_one_idempotency_key_make_one_event(
+    server: RunningServer, account: dict[str, Any], event_type: str
+) -> None:
+    def publish(_: int) -> httpx.Response:
+        with httpx.Client(
+            base_url=server.base_url, headers={"X-Api-Key": account["key"]}, timeout=30
+        ) as c:
+            return _publish(c, event_type, PAYMENT, **{"Idempotency-Key": "burst"})
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(publish, range(8)))
+    assert [r.status_code for r in responses] == [202] * 8, [r.text for r in responses]
+    assert len({r.json()["id"] for r in responses}) == 1
+    with httpx.Client(
+        base_url=server.base_url, headers={"X-Api-Key": account["key"]}, timeout=30
+    ) as c:
+        assert len(c.get("/v1/events").json()["data"]) == 1
+
+
+def test_conflict_and_too_long_idempotency_key_name_the_header(
+    client: httpx.Client, event_type: str
+) -> None:
+    _publish(client, event_type, PAYMENT, **{"Idempotency-Key": "named"})
+    conflict = _publish(
+        client, event_type, {**PAYMENT, "amount": 1}, **{"Idempotency-Key": "named"}
+    )
+    assert conflict.status_code == 409
+    assert [f.lower() for f in _error_fields(conflict)] == ["idempotency-key"]
+    too_long = _publish(client, event_type, PAYMENT, **{"Idempotency-Key": "k" * 256})
+    assert too_long.status_code == 422, too_long.text
+    assert [f.lower() for f in _error_fields(too_long)] == ["idempotency-key"]

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
 
     # API limits.
     max_body_bytes: int = 256 * 1024
+    # Deepest nesting accepted in event data (objects and arrays).
+    max_json_depth: int = 64
 
     @field_validator("retry_schedule", mode="before")
     @classmethod

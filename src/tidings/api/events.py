@@ -21,7 +21,7 @@ from tidings.api.model import ApiModel, ApiOut, Page
 from tidings.api.notifications import NotificationOut, notification_fields
 from tidings.api.timerange import From, To, within
 from tidings.core.clock import to_iso
-from tidings.core.jsonbytes import dumps, loads, non_finite_path
+from tidings.core.jsonbytes import dumps, loads, payload_problem
 from tidings.core.schemas import data_problem
 from tidings.store import event_types as event_type_store
 from tidings.store import events as store
@@ -72,12 +72,11 @@ def _out(row: Row[Any], notifications: list[Row[Any]] | None) -> EventOut:
     )
 
 
-async def _validate(conn: AsyncConnection, account_id: str, body: EventIn) -> None:
-    bad_number = non_finite_path(body.event_data, "eventData")
-    if bad_number:
-        raise ApiError(
-            422, f"{bad_number}: NaN and infinite numbers are not JSON", field=bad_number
-        )
+async def _validate(conn: AsyncConnection, account_id: str, body: EventIn, max_depth: int) -> None:
+    problem = payload_problem(body.event_data, "eventData", max_depth)
+    if problem:
+        path, message = problem
+        raise ApiError(422, f"{path}: {message}", details=[{"field": path, "message": message}])
     event_type = await event_type_store.find(conn, account_id, body.event_type)
     if event_type is None:
         raise ApiError(
@@ -142,7 +141,7 @@ async def publish_event(
     now = ctx.clock.now()
     try:
         async with ctx.db.write() as conn:
-            await _validate(conn, account_id, body)
+            await _validate(conn, account_id, body, ctx.settings.max_json_depth)
             targets = await webhook_store.active_for(conn, account_id, body.event_type)
             event_id, notifications = await store.insert_event(
                 conn,
@@ -199,7 +198,7 @@ async def publish_test_event(body: TestEventIn, ctx: Ctx, account_id: AccountId)
     now = ctx.clock.now()
     webhook_ids = list(dict.fromkeys(body.webhook_ids))
     async with ctx.db.write() as conn:
-        await _validate(conn, account_id, body)
+        await _validate(conn, account_id, body, ctx.settings.max_json_depth)
         for index, webhook_id in enumerate(webhook_ids):
             if await webhook_store.get(conn, account_id, webhook_id) is None:
                 raise ApiError(

@@ -23,19 +23,22 @@ def loads(data: bytes) -> Any:
     return json.loads(data)
 
 
-def non_finite_path(value: Any, path: str) -> str | None:
-    """The path of a NaN or infinite number (which JSON cannot carry; a lenient parser lets
-    ``NaN`` or ``1e400`` through), or None."""
+def payload_problem(value: Any, path: str, max_depth: int) -> tuple[str, str] | None:
+    """Where a payload cannot be carried faithfully, and why: nesting deeper than
+    ``max_depth``, or a NaN or infinite number (JSON has none; a lenient parser lets ``NaN``
+    and ``1e400`` through)."""
     if isinstance(value, float):
-        return None if math.isfinite(value) else path
+        return None if math.isfinite(value) else (path, "NaN and infinite numbers are not JSON")
     if isinstance(value, dict):
         items: Any = ((f"{path}.{k}", v) for k, v in value.items())
     elif isinstance(value, list):
         items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
     else:
         return None
+    if max_depth <= 0:
+        return path, "nested too deeply"
     for child_path, child in items:
-        found = non_finite_path(child, child_path)
+        found = payload_problem(child, child_path, max_depth - 1)
         if found:
             return found
     return None
