@@ -17,13 +17,15 @@ from tests.server import RunningServer
 
 
 @pytest.fixture
-def start(backend: str, tmp_path: Path) -> Iterator[Any]:
+def start(own_database: str, tmp_path: Path) -> Iterator[Any]:
     """Start a server with extra settings; returns a client for a fresh account on it."""
+    # One server at a time per database: a second one's worker would claim the same rows.
     servers: list[RunningServer] = []
     clients: list[httpx.Client] = []
 
     def _start(**overrides: Any) -> httpx.Client:
-        running = RunningServer(make_settings(backend, tmp_path, **overrides)).__enter__()
+        settings = make_settings(own_database, tmp_path, **overrides)
+        running = RunningServer(settings).__enter__()
         servers.append(running)
         auth = {"Authorization": f"Bearer {running.operator_key}"}
         account = httpx.post(

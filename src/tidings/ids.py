@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -19,3 +20,11 @@ def new_id(prefix: str) -> str:
         chars.append(_ALPHABET[value & 31])
         value >>= 5
     return prefix + "_" + "".join(reversed(chars))
+
+
+def new_request_id() -> str:
+    """A UUID version 7: 48 bits of milliseconds first, so request ids sort by time."""
+    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
+    return str(uuid.UUID(int=value))

@@ -44,6 +44,7 @@ def _presented_key(authorization: str | None, x_api_key: str | None) -> str:
 
 
 async def authenticate(
+    request: Request,
     ctx: Ctx,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
     x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
@@ -69,6 +70,9 @@ async def authenticate(
             if await store.get_account(conn, tidings_account) is None:
                 raise ApiError(404, f"account {tidings_account!r} not found")
             account_id = tidings_account
+    # For the API log (see api/request_log.py): who made this request, for which account.
+    request.state.key_id = row.id
+    request.state.account_id = account_id
     return Caller(key_id=row.id, key_type=row.type, account_id=account_id)
 
 

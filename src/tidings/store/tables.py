@@ -16,6 +16,7 @@ accounts = sa.Table(
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("created_at", Micros, nullable=False),
     sa.Column("updated_at", Micros, nullable=False),
+    sa.Column("deleted_at", Micros, nullable=True),
 )
 
 api_keys = sa.Table(
@@ -30,7 +31,11 @@ api_keys = sa.Table(
     sa.Column("lookup", sa.String(40), nullable=False, unique=True),
     sa.Column("key_hash", sa.String(64), nullable=False),
     sa.Column("last4", sa.String(4), nullable=False),
+    # Restricted keys: {"webhooks": "read", ...}; other types hold None.
     sa.Column("permissions", sa.JSON, nullable=True),
+    # Restricted keys may be limited to the event types of these categories.
+    sa.Column("categories", sa.JSON, nullable=True),
+    sa.Column("created_by", sa.String(40), nullable=True),
     sa.Column("created_at", Micros, nullable=False),
     sa.Column("expires_at", Micros, nullable=True),
     sa.Column("revoked_at", Micros, nullable=True),
@@ -84,8 +89,11 @@ events = sa.Table(
     sa.Column("request_hash", sa.String(64), nullable=True),
     sa.Column("is_test", sa.Boolean, nullable=False, default=False),
     sa.Column("created_at", Micros, nullable=False),
+    # The API request (log id) that published it.
+    sa.Column("log_id", sa.String(36), nullable=True),
     sa.UniqueConstraint("account_id", "idempotency_key", name="uq_events_idempotency"),
     sa.Index("ix_events_account_id", "account_id", "id"),
+    sa.Index("ix_events_log_id", "log_id"),
 )
 
 notifications = sa.Table(
@@ -134,4 +142,29 @@ attempts = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("outcome", sa.String(20), nullable=False),
     sa.Index("ix_attempts_notification_id", "notification_id", "attempted_at"),
+)
+
+logs = sa.Table(
+    "logs",
+    metadata,
+    # A UUID (version 7, so ids sort by time), also sent back as X-Request-Id.
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("account_id", sa.String(40), nullable=True),
+    sa.Column("key_id", sa.String(40), nullable=True),
+    sa.Column("created_at", Micros, nullable=False),
+    # normal: an API call; sync: a pull run.
+    sa.Column("type", sa.String(20), nullable=False),
+    sa.Column("method", sa.String(10), nullable=False),
+    sa.Column("path", sa.String(2048), nullable=False),
+    sa.Column("query", sa.Text, nullable=True),
+    sa.Column("status_code", sa.Integer, nullable=False),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("duration_ms", sa.Float, nullable=False),
+    sa.Column("client_ip", sa.String(64), nullable=True),
+    sa.Column("request_headers", sa.JSON, nullable=True),
+    sa.Column("request_body", sa.Text, nullable=True),
+    sa.Column("response_body", sa.Text, nullable=True),
+    sa.Column("event_ids", sa.JSON, nullable=True),
+    sa.Index("ix_logs_account_id", "account_id", "id"),
+    sa.Index("ix_logs_created_at", "created_at"),
 )
