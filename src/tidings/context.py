@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from tidings.config import Settings
 from tidings.core.clock import Clock
+from tidings.key_usage import KeyUsage
 from tidings.store.db import Database
 
 
@@ -15,5 +16,6 @@ class Context:
     settings: Settings
     db: Database
     clock: Clock = field(default_factory=Clock)
+    key_usage: KeyUsage = field(default_factory=KeyUsage)
     # Called after new notifications commit, so an idle worker starts at once.
     wake_worker: Callable[[], None] = lambda: None

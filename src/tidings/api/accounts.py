@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import Field
 from sqlalchemy.engine import Row
 
@@ -20,6 +20,10 @@ router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
 
 class AccountIn(ApiModel):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class AccountPatch(ApiModel):
     name: str = Field(min_length=1, max_length=200)
 
 
@@ -65,3 +69,30 @@ async def get_account(account_id: str, ctx: Ctx, _op: Operator) -> AccountOut:
     if row is None:
         raise not_found("account", account_id)
     return _out(row)
+
+
+@router.patch("/{account_id}", response_model=AccountOut)
+async def patch_account(account_id: str, body: AccountPatch, ctx: Ctx, _op: Operator) -> AccountOut:
+    async with ctx.db.write() as conn:
+        if await store.get_account(conn, account_id) is None:
+            raise not_found("account", account_id)
+        await conn.execute(
+            accounts.update()
+            .where(accounts.c.id == account_id)
+            .values(name=body.name, updated_at=ctx.clock.now())
+        )
+        row = await store.get_account(conn, account_id)
+    assert row is not None
+    return _out(row)
+
+
+@router.delete("/{account_id}", status_code=204)
+async def delete_account(account_id: str, ctx: Ctx, _op: Operator) -> Response:
+    """Delete the account: its keys stop working at once and nothing more is delivered for
+    it. Its records stay in the store until retention removes them."""
+    now = ctx.clock.now()
+    async with ctx.db.write() as conn:
+        if await store.get_account(conn, account_id) is None:
+            raise not_found("account", account_id)
+        await store.delete_account(conn, account_id, now)
+    return Response(status_code=204)

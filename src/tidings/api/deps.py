@@ -1,7 +1,8 @@
-"""Request dependencies: the shared context and the authenticated caller."""
+"""Request dependencies: the shared context, the authenticated caller and its permissions."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -9,6 +10,7 @@ from fastapi import Depends, Header, Request
 
 from tidings.api.errors import ApiError
 from tidings.context import Context
+from tidings.core import permissions
 from tidings.store import accounts as store
 
 
@@ -26,10 +28,21 @@ class Caller:
     key_type: str
     # The account the request acts for; None only for an operator key without Tidings-Account.
     account_id: str | None
+    permissions: Mapping[str, str]
+    # Event-type categories a restricted key is limited to; None means all.
+    categories: list[str] | None
 
     @property
     def is_operator(self) -> bool:
         return self.key_type == "operator"
+
+
+@dataclass(frozen=True)
+class Access:
+    """A caller allowed to act on one account's resources."""
+
+    account_id: str
+    caller: Caller
 
 
 def _presented_key(authorization: str | None, x_api_key: str | None) -> str:
@@ -54,40 +67,74 @@ async def authenticate(
     ] = None,
 ) -> Caller:
     plaintext = _presented_key(authorization, x_api_key)
+    now = ctx.clock.now()
     async with ctx.db.read() as conn:
         row = await store.find_key(conn, plaintext)
         if row is None:
             raise ApiError(401, "invalid API key")
-        now = ctx.clock.now()
         if row.revoked_at is not None:
             raise ApiError(401, "API key has been revoked")
         if row.expires_at is not None and row.expires_at <= now:
             raise ApiError(401, "API key has expired")
         account_id = row.account_id
+        if account_id is not None and await store.get_account(conn, account_id) is None:
+            raise ApiError(401, "the account of this API key has been deleted")
         if tidings_account:
             if row.type != "operator" and tidings_account != account_id:
                 raise ApiError(404, f"account {tidings_account!r} not found")
             if await store.get_account(conn, tidings_account) is None:
                 raise ApiError(404, f"account {tidings_account!r} not found")
             account_id = tidings_account
+    ctx.key_usage.touch(row.id, now)
     # For the API log (see api/request_log.py): who made this request, for which account.
     request.state.key_id = row.id
     request.state.account_id = account_id
-    return Caller(key_id=row.id, key_type=row.type, account_id=account_id)
+    return Caller(
+        key_id=row.id,
+        key_type=row.type,
+        account_id=account_id,
+        permissions=permissions.effective(row.type, row.permissions),
+        categories=row.categories,
+    )
 
 
 Authenticated = Annotated[Caller, Depends(authenticate)]
 
 
-def require_account(caller: Authenticated) -> str:
-    """The account id the request acts for, or a 400 telling an operator to name one."""
-    if caller.account_id is None:
+def _check(caller: Caller, resource: str, level: str) -> None:
+    if not permissions.allows(caller.permissions, resource, level):
+        needed = f"{resource}:{level}"
         raise ApiError(
-            400,
-            "this call acts for an account: send the Tidings-Account header with the account id",
-            field="Tidings-Account",
+            403,
+            f"this API key lacks the permission {needed!r}",
+            details=[{"field": "permission", "message": needed}],
         )
-    return caller.account_id
+
+
+def allow(resource: str, level: str) -> Callable[[Caller], Access]:
+    """A dependency: the caller holds ``level`` on ``resource`` and acts for an account."""
+
+    def dependency(caller: Authenticated) -> Access:
+        _check(caller, resource, level)
+        if caller.account_id is None:
+            raise ApiError(
+                400,
+                "this call acts for an account: send the Tidings-Account header",
+                field="Tidings-Account",
+            )
+        return Access(account_id=caller.account_id, caller=caller)
+
+    return dependency
+
+
+def allow_any_scope(resource: str, level: str) -> Callable[[Caller], Caller]:
+    """Like ``allow``, but an operator key may also act without an account (catalog, logs)."""
+
+    def dependency(caller: Authenticated) -> Caller:
+        _check(caller, resource, level)
+        return caller
+
+    return dependency
 
 
 def require_operator(caller: Authenticated) -> Caller:
@@ -96,5 +143,14 @@ def require_operator(caller: Authenticated) -> Caller:
     return caller
 
 
-AccountId = Annotated[str, Depends(require_account)]
 Operator = Annotated[Caller, Depends(require_operator)]
+
+
+def account_for(resource: str, level: str) -> Callable[[Caller], str]:
+    """Like ``allow``, for routes that need only the account id."""
+    check = allow(resource, level)
+
+    def dependency(caller: Authenticated) -> str:
+        return check(caller).account_id
+
+    return dependency

@@ -8,12 +8,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import Field, field_validator
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidings.api.deps import Authenticated, Caller, Ctx
+from tidings.api.deps import Caller, Ctx, allow_any_scope
 from tidings.api.errors import ApiError, not_found
 from tidings.api.model import ApiModel, ApiOut, Page
 from tidings.core.clock import to_iso
@@ -24,6 +24,10 @@ from tidings.store.paging import DEFAULT_LIMIT, MAX_LIMIT, fetch_page
 from tidings.store.tables import event_types
 
 router = APIRouter(prefix="/v1/event-types", tags=["event types"])
+
+# The catalog is public data: publishable keys read it too.
+Read = Annotated[Caller, Depends(allow_any_scope("event_types", "read"))]
+Write = Annotated[Caller, Depends(allow_any_scope("event_types", "write"))]
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,255}$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, description="e.g. payment.updated")]
@@ -102,7 +106,7 @@ async def _own(conn: AsyncConnection, caller: Caller, name: str) -> Row[Any]:
 
 
 @router.post("", status_code=201, response_model=EventTypeOut)
-async def create_event_type(body: EventTypeIn, ctx: Ctx, caller: Authenticated) -> EventTypeOut:
+async def create_event_type(body: EventTypeIn, ctx: Ctx, caller: Write) -> EventTypeOut:
     now = ctx.clock.now()
     async with ctx.db.write() as conn:
         if await store.find(conn, caller.account_id, body.name) is not None:
@@ -134,7 +138,7 @@ async def _insert(
 @router.get("", response_model=Page[EventTypeOut])
 async def list_event_types(
     ctx: Ctx,
-    caller: Authenticated,
+    caller: Read,
     category: str | None = None,
     include_archived: Annotated[bool, Query(alias="includeArchived")] = False,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
@@ -161,7 +165,7 @@ PathName = Annotated[str, Path(description="The event type's name")]
 
 
 @router.get("/{name}", response_model=EventTypeOut)
-async def get_event_type(name: PathName, ctx: Ctx, caller: Authenticated) -> EventTypeOut:
+async def get_event_type(name: PathName, ctx: Ctx, caller: Read) -> EventTypeOut:
     async with ctx.db.read() as conn:
         row = await store.find(conn, caller.account_id, name)
     if row is None:
@@ -175,7 +179,7 @@ async def get_event_type(name: PathName, ctx: Ctx, caller: Authenticated) -> Eve
     responses={201: {"model": EventTypeOut, "description": "Created"}},
 )
 async def replace_event_type(
-    name: PathName, body: EventTypeReplace, ctx: Ctx, caller: Authenticated, response: Response
+    name: PathName, body: EventTypeReplace, ctx: Ctx, caller: Write, response: Response
 ) -> EventTypeOut:
     """Replace every field; creates the type when it does not exist yet."""
     if body.name is not None and body.name != name:
@@ -212,7 +216,7 @@ def _valid_name(name: str) -> bool:
 
 @router.patch("/{name}", response_model=EventTypeOut)
 async def patch_event_type(
-    name: PathName, body: EventTypePatch, ctx: Ctx, caller: Authenticated
+    name: PathName, body: EventTypePatch, ctx: Ctx, caller: Write
 ) -> EventTypeOut:
     changes: dict[str, Any] = {}
     for field in body.model_fields_set:
@@ -231,7 +235,7 @@ async def patch_event_type(
 
 
 @router.delete("/{name}", status_code=204)
-async def archive_event_type(name: PathName, ctx: Ctx, caller: Authenticated) -> Response:
+async def archive_event_type(name: PathName, ctx: Ctx, caller: Write) -> Response:
     """Archive the type: it leaves the list and cannot be published; PATCH archived=false
     brings it back."""
     async with ctx.db.write() as conn:

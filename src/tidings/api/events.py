@@ -8,17 +8,22 @@ import hashlib
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import AliasChoices, Field
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidings.api.deps import AccountId, Ctx
+from tidings.api.deps import Access, Ctx, allow
 from tidings.api.errors import ApiError, not_found
 from tidings.api.event_types import Name
 from tidings.api.model import ApiModel, ApiOut, Page
-from tidings.api.notifications import NotificationOut, notification_fields
+from tidings.api.notifications import (
+    NotificationDetail,
+    NotificationOut,
+    attempt_out,
+    notification_fields,
+)
 from tidings.api.timerange import From, To, within
 from tidings.core.clock import to_iso
 from tidings.core.jsonbytes import dumps, loads, payload_problem
@@ -27,9 +32,12 @@ from tidings.store import event_types as event_type_store
 from tidings.store import events as store
 from tidings.store import webhooks as webhook_store
 from tidings.store.paging import DEFAULT_LIMIT, MAX_LIMIT, fetch_page
-from tidings.store.tables import events
+from tidings.store.tables import event_types, events, logs
 
 router = APIRouter(tags=["events"])
+
+Read = Annotated[Access, Depends(allow("events", "read"))]
+Write = Annotated[Access, Depends(allow("events", "write"))]
 
 
 class EventIn(ApiModel):
@@ -54,8 +62,23 @@ class EventOut(ApiOut):
     test: bool
     created_at: str
     notifications: list[NotificationOut] | None = Field(
-        description="In single-event answers; null in lists"
+        description="In publish answers; null in lists"
     )
+
+
+class RequestSummary(ApiOut):
+    """The API call that published an event (its full record: GET /v1/logs/{id})."""
+
+    id: str
+    method: str
+    path: str
+    status_code: int
+    created_at: str
+
+
+class EventDetail(EventOut):
+    request: RequestSummary | None = Field(description="The API request that published it")
+    notifications: list[NotificationDetail]  # type: ignore[assignment]
 
 
 def _out(row: Row[Any], notifications: list[Row[Any]] | None) -> EventOut:
@@ -72,12 +95,12 @@ def _out(row: Row[Any], notifications: list[Row[Any]] | None) -> EventOut:
     )
 
 
-async def _validate(conn: AsyncConnection, account_id: str, body: EventIn, max_depth: int) -> None:
+async def _validate(conn: AsyncConnection, access: Access, body: EventIn, max_depth: int) -> None:
     problem = payload_problem(body.event_data, "eventData", max_depth)
     if problem:
         path, message = problem
         raise ApiError(422, f"{path}: {message}", details=[{"field": path, "message": message}])
-    event_type = await event_type_store.find(conn, account_id, body.event_type)
+    event_type = await event_type_store.find(conn, access.account_id, body.event_type)
     if event_type is None:
         raise ApiError(
             422,
@@ -86,6 +109,13 @@ async def _validate(conn: AsyncConnection, account_id: str, body: EventIn, max_d
         )
     if event_type.archived:
         raise ApiError(422, f"event type {body.event_type!r} is archived", field="eventType")
+    categories = access.caller.categories
+    if categories is not None and event_type.category not in categories:
+        raise ApiError(
+            403,
+            f"this API key may publish only event types of the categories {categories}",
+            field="eventType",
+        )
     if event_type.schema:
         problem = data_problem(event_type.schema, body.event_data)
         if problem:
@@ -121,7 +151,8 @@ async def _replay(ctx: Ctx, account_id: str, key: str, request_hash: str) -> Eve
 async def publish_event(
     body: EventIn,
     ctx: Ctx,
-    account_id: AccountId,
+    access: Write,
+    request: Request,
     response: Response,
     idempotency_key: Annotated[
         str | None,
@@ -131,6 +162,7 @@ async def publish_event(
         ),
     ] = None,
 ) -> EventOut:
+    account_id = access.account_id
     request_hash = _request_hash(body) if idempotency_key else None
     if idempotency_key:
         replayed = await _replay(ctx, account_id, idempotency_key, request_hash or "")
@@ -141,7 +173,7 @@ async def publish_event(
     now = ctx.clock.now()
     try:
         async with ctx.db.write() as conn:
-            await _validate(conn, account_id, body, ctx.settings.max_json_depth)
+            await _validate(conn, access, body, ctx.settings.max_json_depth)
             targets = await webhook_store.active_for(conn, account_id, body.event_type)
             event_id, notifications = await store.insert_event(
                 conn,
@@ -152,6 +184,7 @@ async def publish_event(
                 now=now,
                 idempotency_key=idempotency_key,
                 request_hash=request_hash,
+                log_id=_log_id(request),
             )
     except IntegrityError:
         # A concurrent request with the same Idempotency-Key committed first.
@@ -161,9 +194,15 @@ async def publish_event(
                 response.headers["Idempotent-Replayed"] = "true"
                 return replayed
         raise
+    request.state.event_ids = [event_id]
     if notifications:
         ctx.wake_worker()
     return _published(event_id, body, idempotency_key, now, notifications, is_test=False)
+
+
+def _log_id(request: Request) -> str | None:
+    """The id the API log gives this request (set by api/request_log.py)."""
+    return getattr(request.state, "request_id", None)
 
 
 def _published(
@@ -192,13 +231,16 @@ def _published(
     response_model=EventOut,
     responses={404: {"description": "A named webhook does not exist"}},
 )
-async def publish_test_event(body: TestEventIn, ctx: Ctx, account_id: AccountId) -> EventOut:
+async def publish_test_event(
+    body: TestEventIn, ctx: Ctx, access: Write, request: Request
+) -> EventOut:
     """Send an event to the named webhooks only, whether Active or Disabled and whatever
     their event-type filter: create a webhook Disabled, test it, then enable it."""
+    account_id = access.account_id
     now = ctx.clock.now()
     webhook_ids = list(dict.fromkeys(body.webhook_ids))
     async with ctx.db.write() as conn:
-        await _validate(conn, account_id, body, ctx.settings.max_json_depth)
+        await _validate(conn, access, body, ctx.settings.max_json_depth)
         for index, webhook_id in enumerate(webhook_ids):
             if await webhook_store.get(conn, account_id, webhook_id) is None:
                 raise ApiError(
@@ -212,34 +254,92 @@ async def publish_test_event(body: TestEventIn, ctx: Ctx, account_id: AccountId)
             webhook_ids=webhook_ids,
             now=now,
             is_test=True,
+            log_id=_log_id(request),
         )
+    request.state.event_ids = [event_id]
     ctx.wake_worker()
     return _published(event_id, body, None, now, notifications, is_test=True)
+
+
+def _in_categories(access: Access) -> list[sa.ColumnElement[bool]]:
+    """A category-limited key reads only events whose type is in its categories."""
+    categories = access.caller.categories
+    if categories is None:
+        return []
+    allowed = sa.select(event_types.c.name).where(
+        sa.and_(
+            event_types.c.scope.in_((access.account_id, "*")),
+            event_types.c.category.in_(categories),
+        )
+    )
+    return [events.c.event_type.in_(allowed)]
 
 
 @router.get("/v1/events", response_model=Page[EventOut])
 async def list_events(
     ctx: Ctx,
-    account_id: AccountId,
+    access: Read,
     event_type: Annotated[str | None, Query(alias="eventType")] = None,
+    log_id: Annotated[
+        str | None, Query(alias="logId", description="The publishing request")
+    ] = None,
     start: From = None,
     end: To = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: str | None = None,
 ) -> Page[EventOut]:
-    conditions = [events.c.account_id == account_id, *within(events.c.created_at, start, end)]
+    conditions = [
+        events.c.account_id == access.account_id,
+        *within(events.c.created_at, start, end),
+        *_in_categories(access),
+    ]
     if event_type is not None:
         conditions.append(events.c.event_type == event_type)
+    if log_id is not None:
+        conditions.append(events.c.log_id == log_id)
     query = events.select().where(sa.and_(*conditions))
     async with ctx.db.read() as conn:
         rows, next_cursor = await fetch_page(conn, query, events.c.id, limit, cursor)
     return Page(data=[_out(r, None) for r in rows], next_cursor=next_cursor)
 
 
-@router.get("/v1/events/{event_id}", response_model=EventOut)
-async def get_event(event_id: str, ctx: Ctx, account_id: AccountId) -> EventOut:
+@router.get("/v1/events/{event_id}", response_model=EventDetail)
+async def get_event(event_id: str, ctx: Ctx, access: Read) -> EventDetail:
+    """The event, the API request that published it, and every notification with its
+    attempts: the whole story of one event in one answer."""
+    query = events.select().where(
+        sa.and_(
+            events.c.id == event_id,
+            events.c.account_id == access.account_id,
+            *_in_categories(access),
+        )
+    )
     async with ctx.db.read() as conn:
-        row = await store.get(conn, account_id, event_id)
+        row = (await conn.execute(query)).first()
         if row is None:
             raise not_found("event", event_id)
-        return _out(row, await store.notifications_of(conn, event_id))
+        notifications = await store.notifications_of(conn, event_id)
+        attempts = await store.attempts_of(conn, [n.id for n in notifications])
+        log = None
+        if row.log_id:
+            log = (await conn.execute(logs.select().where(logs.c.id == row.log_id))).first()
+    summary = _out(row, None)
+    return EventDetail(
+        **summary.model_dump(exclude={"notifications"}),
+        request=RequestSummary(
+            id=log.id,
+            method=log.method,
+            path=log.path,
+            status_code=log.status_code,
+            created_at=to_iso(log.created_at),
+        )
+        if log
+        else None,
+        notifications=[
+            NotificationDetail(
+                **notification_fields(n._mapping),
+                attempts=[attempt_out(a) for a in attempts.get(n.id, [])],
+            )
+            for n in notifications
+        ],
+    )

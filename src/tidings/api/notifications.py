@@ -6,11 +6,11 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidings.api.deps import AccountId, Ctx
+from tidings.api.deps import Ctx, account_for
 from tidings.api.errors import not_found
 from tidings.api.model import ApiOut, Page
 from tidings.api.timerange import From, To, within
@@ -19,6 +19,9 @@ from tidings.store.paging import DEFAULT_LIMIT, MAX_LIMIT, fetch_page
 from tidings.store.tables import attempts, notifications, webhooks
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
+
+Read = Annotated[str, Depends(account_for("notifications", "read"))]
+Write = Annotated[str, Depends(account_for("notifications", "write"))]
 
 Status = Literal["pending", "succeeded", "failed"]
 
@@ -71,7 +74,7 @@ def notification_fields(values: Mapping[Any, Any]) -> dict[str, Any]:
     }
 
 
-def _attempt(row: Row[Any]) -> AttemptOut:
+def attempt_out(row: Row[Any]) -> AttemptOut:
     return AttemptOut(
         id=row.id,
         attempted_at=to_iso(row.attempted_at),
@@ -86,7 +89,7 @@ def _attempt(row: Row[Any]) -> AttemptOut:
 @router.get("", response_model=Page[NotificationOut])
 async def list_notifications(
     ctx: Ctx,
-    account_id: AccountId,
+    account_id: Read,
     webhook_id: Annotated[str | None, Query(alias="webhookId")] = None,
     status: Status | None = None,
     event_type: Annotated[str | None, Query(alias="eventType")] = None,
@@ -133,21 +136,19 @@ async def _detail(conn: AsyncConnection, row: Row[Any]) -> NotificationDetail:
     )
     rows = (await conn.execute(query)).all()
     return NotificationDetail(
-        **notification_fields(row._mapping), attempts=[_attempt(a) for a in rows]
+        **notification_fields(row._mapping), attempts=[attempt_out(a) for a in rows]
     )
 
 
 @router.get("/{notification_id}", response_model=NotificationDetail)
-async def get_notification(
-    notification_id: str, ctx: Ctx, account_id: AccountId
-) -> NotificationDetail:
+async def get_notification(notification_id: str, ctx: Ctx, account_id: Read) -> NotificationDetail:
     async with ctx.db.read() as conn:
         return await _detail(conn, await _existing(conn, account_id, notification_id))
 
 
 @router.post("/{notification_id}/resend", status_code=202, response_model=NotificationDetail)
 async def resend_notification(
-    notification_id: str, ctx: Ctx, account_id: AccountId
+    notification_id: str, ctx: Ctx, account_id: Write
 ) -> NotificationDetail:
     """Deliver the notification again now, with the same id and a fresh retry schedule."""
     now = ctx.clock.now()

@@ -6,13 +6,13 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import Field, field_validator
 from pydantic.alias_generators import to_camel
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidings.api.deps import AccountId, Ctx
+from tidings.api.deps import Ctx, account_for
 from tidings.api.errors import ApiError, not_found
 from tidings.api.event_types import Name
 from tidings.api.model import ApiModel, ApiOut, Page
@@ -26,6 +26,10 @@ from tidings.store.paging import DEFAULT_LIMIT, MAX_LIMIT, fetch_page
 from tidings.store.tables import notifications, webhooks
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+Read = Annotated[str, Depends(account_for("webhooks", "read"))]
+# Reading the signing secret needs write: with it one can forge deliveries.
+Write = Annotated[str, Depends(account_for("webhooks", "write"))]
 
 Status = Literal["Active", "Disabled"]
 
@@ -138,7 +142,7 @@ async def _ensure_url_free(
 
 
 @router.post("", status_code=201, response_model=WebhookCreated)
-async def create_webhook(body: WebhookFields, ctx: Ctx, account_id: AccountId) -> WebhookCreated:
+async def create_webhook(body: WebhookFields, ctx: Ctx, account_id: Write) -> WebhookCreated:
     _check_headers(body.headers, ctx.settings.brand)
     now = ctx.clock.now()
     webhook_id = new_id("wh")
@@ -168,7 +172,7 @@ async def create_webhook(body: WebhookFields, ctx: Ctx, account_id: AccountId) -
 @router.get("", response_model=Page[WebhookOut])
 async def list_webhooks(
     ctx: Ctx,
-    account_id: AccountId,
+    account_id: Read,
     status: Status | None = None,
     category: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
@@ -185,7 +189,7 @@ async def list_webhooks(
 
 
 @router.get("/{webhook_id}", response_model=WebhookOut)
-async def get_webhook(webhook_id: str, ctx: Ctx, account_id: AccountId) -> WebhookOut:
+async def get_webhook(webhook_id: str, ctx: Ctx, account_id: Read) -> WebhookOut:
     async with ctx.db.read() as conn:
         return _out(await _existing(conn, account_id, webhook_id))
 
@@ -212,7 +216,7 @@ async def _update(
 
 @router.put("/{webhook_id}", response_model=WebhookOut)
 async def replace_webhook(
-    webhook_id: str, body: WebhookFields, ctx: Ctx, account_id: AccountId
+    webhook_id: str, body: WebhookFields, ctx: Ctx, account_id: Write
 ) -> WebhookOut:
     """Replace every field; a field left out takes its default."""
     return await _update(ctx, account_id, webhook_id, body.model_dump())
@@ -220,7 +224,7 @@ async def replace_webhook(
 
 @router.patch("/{webhook_id}", response_model=WebhookOut)
 async def patch_webhook(
-    webhook_id: str, body: WebhookPatch, ctx: Ctx, account_id: AccountId
+    webhook_id: str, body: WebhookPatch, ctx: Ctx, account_id: Write
 ) -> WebhookOut:
     """Change only the fields given."""
     changes = body.model_dump(exclude_unset=True)
@@ -231,17 +235,17 @@ async def patch_webhook(
 
 
 @router.post("/{webhook_id}/enable", response_model=WebhookOut)
-async def enable_webhook(webhook_id: str, ctx: Ctx, account_id: AccountId) -> WebhookOut:
+async def enable_webhook(webhook_id: str, ctx: Ctx, account_id: Write) -> WebhookOut:
     return await _update(ctx, account_id, webhook_id, {"status": "Active"})
 
 
 @router.post("/{webhook_id}/disable", response_model=WebhookOut)
-async def disable_webhook(webhook_id: str, ctx: Ctx, account_id: AccountId) -> WebhookOut:
+async def disable_webhook(webhook_id: str, ctx: Ctx, account_id: Write) -> WebhookOut:
     return await _update(ctx, account_id, webhook_id, {"status": "Disabled"})
 
 
 @router.delete("/{webhook_id}", status_code=204)
-async def delete_webhook(webhook_id: str, ctx: Ctx, account_id: AccountId) -> Response:
+async def delete_webhook(webhook_id: str, ctx: Ctx, account_id: Write) -> Response:
     """Delete the webhook. Its notifications stay in the log; those still pending end failed."""
     now = ctx.clock.now()
     async with ctx.db.write() as conn:
@@ -263,7 +267,7 @@ async def delete_webhook(webhook_id: str, ctx: Ctx, account_id: AccountId) -> Re
 
 
 @router.get("/{webhook_id}/secret", response_model=SecretOut)
-async def get_webhook_secret(webhook_id: str, ctx: Ctx, account_id: AccountId) -> SecretOut:
+async def get_webhook_secret(webhook_id: str, ctx: Ctx, account_id: Write) -> SecretOut:
     async with ctx.db.read() as conn:
         row = await _existing(conn, account_id, webhook_id)
     return SecretOut(secret=row.secret)

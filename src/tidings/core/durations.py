@@ -14,3 +14,22 @@ def parse_duration(text: str) -> float:
     if not match:
         raise ValueError(f"invalid duration {text!r}: use a number with ms, s, m, h or d")
     return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+MAX_EXPIRES_IN = 7 * 86400.0
+
+
+def parse_expires_in(value: str | int | float) -> float:
+    """Seconds until a rolled key or secret stops working: ``now``, a duration such as ``1h``
+    or ``24h``, or a number of seconds; at most 7 days."""
+    if isinstance(value, bool):
+        raise ValueError("use 'now', a duration such as '1h', or seconds")
+    if isinstance(value, str):
+        seconds = 0.0 if value.strip().lower() == "now" else parse_duration(value)
+    else:
+        seconds = float(value)
+    if seconds < 0:
+        raise ValueError("must not be negative")
+    if seconds > MAX_EXPIRES_IN:
+        raise ValueError("must be at most 7 days (604800 seconds)")
+    return seconds

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.ids import new_id
-from tidings.store.tables import events, notifications
+from tidings.store.tables import attempts, events, notifications
 
 
 async def insert_event(
@@ -23,6 +23,7 @@ async def insert_event(
     idempotency_key: str | None = None,
     request_hash: str | None = None,
     is_test: bool = False,
+    log_id: str | None = None,
 ) -> tuple[str, list[dict[str, Any]]]:
     """Insert the event and one due notification per webhook; returns their ids."""
     event_id = new_id("evt")
@@ -36,6 +37,7 @@ async def insert_event(
             request_hash=request_hash,
             is_test=is_test,
             created_at=now,
+            log_id=log_id,
         )
     )
     rows = [
@@ -81,3 +83,20 @@ async def notifications_of(conn: AsyncConnection, event_id: str) -> list[Row[Any
         .order_by(notifications.c.id)
     )
     return list((await conn.execute(query)).all())
+
+
+async def attempts_of(
+    conn: AsyncConnection, notification_ids: list[str]
+) -> dict[str, list[Row[Any]]]:
+    """The attempts of each notification, oldest first."""
+    if not notification_ids:
+        return {}
+    query = (
+        attempts.select()
+        .where(attempts.c.notification_id.in_(notification_ids))
+        .order_by(attempts.c.attempted_at, attempts.c.id)
+    )
+    grouped: dict[str, list[Row[Any]]] = {}
+    for row in await conn.execute(query):
+        grouped.setdefault(row.notification_id, []).append(row)
+    return grouped
