@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 import uvicorn
 from sqlalchemy.engine import make_url
 
 from tidings import __version__
-from tidings.config import Settings
+from tidings.cli_admin import accounts_app, keys_app
+from tidings.config import Settings, settings_with
 
 app = typer.Typer(
     help="Tidings: a self-hosted webhook platform.",
@@ -20,6 +21,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(keys_app, name="keys")
 
 DataDir = Annotated[
     Path | None,
@@ -32,10 +36,6 @@ DatabaseUrl = Annotated[
         "[env: TIDINGS_DATABASE_URL]",
     ),
 ]
-
-
-def _settings(**overrides: Any) -> Settings:
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
 def _version(value: bool) -> None:
@@ -64,7 +64,7 @@ def migrate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Create or upgrade the database schema to this version."""
     from tidings.store.migrate import upgrade
 
-    settings = _settings(data_dir=data_dir, database_url=database_url)
+    settings = settings_with(data_dir=data_dir, database_url=database_url)
     upgrade(settings.resolved_database_url())
     typer.echo(f"Database is up to date: {_where(settings)}")
 
@@ -87,7 +87,7 @@ def serve(
     from tidings.store.db import Database
     from tidings.store.migrate import upgrade
 
-    settings = _settings(host=host, port=port, data_dir=data_dir, database_url=database_url)
+    settings = settings_with(host=host, port=port, data_dir=data_dir, database_url=database_url)
     logs.configure(settings.log_level)
     url = settings.resolved_database_url()
     if migrate_first:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -73,3 +73,8 @@ class Settings(BaseSettings):
 def _parse_schedule(text: str) -> list[float]:
     parts = [p.strip() for p in text.split(",") if p.strip()]
     return [parse_duration(p) for p in parts]
+
+
+def settings_with(**flags: Any) -> Settings:
+    """Settings from the environment, with the command-line flags that were given on top."""
+    return Settings(**{k: v for k, v in flags.items() if v is not None})
