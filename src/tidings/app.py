@@ -46,11 +46,13 @@ def create_app(
             ctx.wake_worker = worker.wake
             await worker.start()
         app.state.ctx = ctx
+        ctx.key_usage.start(db, interval=5.0)
         try:
             yield
         finally:
             if worker:
                 await worker.stop()
+            await ctx.key_usage.stop(db)
             await db.dispose()
 
     app = FastAPI(
