@@ -27,13 +27,13 @@ app.add_typer(keys_app, name="keys")
 
 DataDir = Annotated[
     Path | None,
-    typer.Option(help="Where the embedded SQLite store lives [env: TIDINGS_DATA_DIR]"),
+    typer.Option(help="Where the embedded SQLite store lives \\[env: TIDINGS_DATA_DIR]"),
 ]
 DatabaseUrl = Annotated[
     str | None,
     typer.Option(
         help="sqlite:///path or postgresql://user@host/db; default: SQLite in the data dir "
-        "[env: TIDINGS_DATABASE_URL]",
+        "\\[env: TIDINGS_DATABASE_URL]",
     ),
 ]
 
@@ -71,8 +71,8 @@ def migrate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface [env: TIDINGS_HOST]")] = None,
-    port: Annotated[int | None, typer.Option(help="Port [env: TIDINGS_PORT]")] = None,
+    host: Annotated[str | None, typer.Option(help="Interface \\[env: TIDINGS_HOST]")] = None,
+    port: Annotated[int | None, typer.Option(help="Port \\[env: TIDINGS_PORT]")] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     migrate_first: Annotated[

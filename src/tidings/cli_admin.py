@@ -4,6 +4,7 @@ against the store by whoever operates the deployment."""
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -27,12 +28,13 @@ keys_app = typer.Typer(help="Create, list, roll and revoke API keys.", no_args_i
 T = TypeVar("T")
 
 DataDir = Annotated[
-    Path | None, typer.Option(help="The embedded SQLite store [env: TIDINGS_DATA_DIR]")
+    Path | None, typer.Option(help="The embedded SQLite store \\[env: TIDINGS_DATA_DIR]")
 ]
-DatabaseUrl = Annotated[str | None, typer.Option(help="Database URL [env: TIDINGS_DATABASE_URL]")]
+DatabaseUrl = Annotated[str | None, typer.Option(help="Database URL \\[env: TIDINGS_DATABASE_URL]")]
 Account = Annotated[str, typer.Option("--account", "-a", help="The account id (acc_…)")]
 
-console = Console()
+# Piped output (scripts, grep) gets whole lines rather than a table cut to 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 250)
 
 
 def _run(
@@ -85,9 +87,10 @@ def accounts_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) ->
         query = accounts.select().where(accounts.c.deleted_at.is_(None))
         return list(await conn.execute(query.order_by(accounts.c.id.desc())))
 
-    table = Table("id", "name", "created")
+    table = Table("name", "created")
+    table.add_column("id", no_wrap=True, min_width=30)
     for row in _run(data_dir, database_url, work):
-        table.add_row(row.id, row.name, to_iso(row.created_at))
+        table.add_row(row.name, to_iso(row.created_at), row.id)
     console.print(table)
 
 
@@ -180,10 +183,15 @@ def keys_list(
         rows = await conn.execute(api_keys.select().where(owner).order_by(api_keys.c.id.desc()))
         return [(row, store.key_status(row, now)) for row in rows]
 
-    table = Table("id", "name", "type", "key", "status", "created", "last used", "expires")
+    table = Table("name", "type", "key")
+    table.add_column("status", no_wrap=True, min_width=8)
+    table.add_column("created")
+    table.add_column("last used")
+    table.add_column("expires")
+    # The id is what roll and revoke take: never cut it.
+    table.add_column("id", no_wrap=True, min_width=30)
     for row, status in _run(data_dir, database_url, work):
         table.add_row(
-            row.id,
             row.name,
             row.type,
             f"{row.lookup.split('_', 1)[0]}_…{row.last4}",
@@ -191,6 +199,7 @@ def keys_list(
             to_iso(row.created_at),
             to_iso(row.last_used_at) or "",
             to_iso(row.expires_at) or "",
+            row.id,
         )
     console.print(table)
 

@@ -7,16 +7,15 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import Field, field_validator
+from pydantic import Field
 from sqlalchemy.engine import Row
 
 from tidings.api.deps import Access, Caller, Ctx, allow
 from tidings.api.errors import ApiError, not_found
-from tidings.api.model import ApiModel, ApiOut, Page
+from tidings.api.model import ApiModel, ApiOut, ExpiresIn, Page
 from tidings.context import Context
 from tidings.core import permissions
 from tidings.core.clock import MICROS, from_datetime, to_iso
-from tidings.core.durations import parse_expires_in
 from tidings.store import accounts as store
 from tidings.store.paging import DEFAULT_LIMIT, MAX_LIMIT, fetch_page
 from tidings.store.tables import api_keys
@@ -58,16 +57,7 @@ class ApiKeyIn(ApiModel):
 
 
 class RollIn(ApiModel):
-    expires_in: str | float = Field(
-        description="When the old key stops working: 'now', '1h', '2h', '24h' or seconds "
-        "(at most 7 days)"
-    )
-
-    @field_validator("expires_in")
-    @classmethod
-    def _bounded(cls, value: str | float) -> str | float:
-        parse_expires_in(value)
-        return value
+    expires_in: ExpiresIn = Field(description="When the old key stops working")
 
 
 class ApiKeyOut(ApiOut):
@@ -176,7 +166,7 @@ async def roll_api_key(key_id: str, body: RollIn, ctx: Ctx, access: Write) -> Ap
     """A new key with the same type and permissions. The old one keeps working for
     ``expiresIn``, then answers 401 saying it expired."""
     now = ctx.clock.now()
-    old_expires_at = now + int(parse_expires_in(body.expires_in) * MICROS)
+    old_expires_at = now + int(body.expires_in * MICROS)
     async with ctx.db.write() as conn:
         old = await store.get_key(conn, key_id, access.account_id)
         if old is None:

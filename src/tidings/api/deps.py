@@ -6,12 +6,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
+import sqlalchemy as sa
 from fastapi import Depends, Header, Request
 
 from tidings.api.errors import ApiError
 from tidings.context import Context
 from tidings.core import permissions
 from tidings.store import accounts as store
+from tidings.store import event_types
 
 
 def get_context(request: Request) -> Context:
@@ -154,3 +156,13 @@ def account_for(resource: str, level: str) -> Callable[[Caller], str]:
         return check(caller).account_id
 
     return dependency
+
+
+def in_categories(
+    access: Access, event_type: sa.ColumnElement[str]
+) -> list[sa.ColumnElement[bool]]:
+    """Conditions limiting a category-limited key to events of its categories' types."""
+    categories = access.caller.categories
+    if categories is None:
+        return []
+    return [event_type.in_(event_types.names_in_categories(access.account_id, categories))]

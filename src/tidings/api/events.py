@@ -14,7 +14,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidings.api.deps import Access, Ctx, allow
+from tidings.api.deps import Access, Ctx, allow, in_categories
 from tidings.api.errors import ApiError, not_found
 from tidings.api.event_types import Name
 from tidings.api.model import ApiModel, ApiOut, Page
@@ -32,7 +32,7 @@ from tidings.store import event_types as event_type_store
 from tidings.store import events as store
 from tidings.store import webhooks as webhook_store
 from tidings.store.paging import DEFAULT_LIMIT, MAX_LIMIT, fetch_page
-from tidings.store.tables import event_types, events, logs
+from tidings.store.tables import events, logs
 
 router = APIRouter(tags=["events"])
 
@@ -261,20 +261,6 @@ async def publish_test_event(
     return _published(event_id, body, None, now, notifications, is_test=True)
 
 
-def _in_categories(access: Access) -> list[sa.ColumnElement[bool]]:
-    """A category-limited key reads only events whose type is in its categories."""
-    categories = access.caller.categories
-    if categories is None:
-        return []
-    allowed = sa.select(event_types.c.name).where(
-        sa.and_(
-            event_types.c.scope.in_((access.account_id, "*")),
-            event_types.c.category.in_(categories),
-        )
-    )
-    return [events.c.event_type.in_(allowed)]
-
-
 @router.get("/v1/events", response_model=Page[EventOut])
 async def list_events(
     ctx: Ctx,
@@ -291,7 +277,7 @@ async def list_events(
     conditions = [
         events.c.account_id == access.account_id,
         *within(events.c.created_at, start, end),
-        *_in_categories(access),
+        *in_categories(access, events.c.event_type),
     ]
     if event_type is not None:
         conditions.append(events.c.event_type == event_type)
@@ -311,7 +297,7 @@ async def get_event(event_id: str, ctx: Ctx, access: Read) -> EventDetail:
         sa.and_(
             events.c.id == event_id,
             events.c.account_id == access.account_id,
-            *_in_categories(access),
+            *in_categories(access, events.c.event_type),
         )
     )
     async with ctx.db.read() as conn:

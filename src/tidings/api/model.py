@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
+
+from tidings.core.durations import parse_expires_in
 
 
 class ApiModel(BaseModel):
@@ -53,3 +62,19 @@ class ApiOut(BaseModel):
     """A response body: built from snake_case names, written in camelCase."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+# When something rolled stops working: "now", "1h", "2h", "24h" or seconds, at most 7 days.
+ExpiresIn = Annotated[
+    float,
+    BeforeValidator(parse_expires_in),
+    WithJsonSchema(
+        {
+            "oneOf": [
+                {"type": "string", "examples": ["now", "1h", "2h", "24h"]},
+                {"type": "number"},
+            ],
+            "description": "'now', '1h', '2h', '24h' or seconds; at most 7 days",
+        }
+    ),
+]

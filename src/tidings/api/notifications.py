@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidings.api.deps import Ctx, account_for
+from tidings.api.deps import Access, Ctx, allow, in_categories
 from tidings.api.errors import not_found
 from tidings.api.model import ApiOut, Page
 from tidings.api.timerange import From, To, within
@@ -20,8 +20,8 @@ from tidings.store.tables import attempts, notifications, webhooks
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
 
-Read = Annotated[str, Depends(account_for("notifications", "read"))]
-Write = Annotated[str, Depends(account_for("notifications", "write"))]
+Read = Annotated[Access, Depends(allow("notifications", "read"))]
+Write = Annotated[Access, Depends(allow("notifications", "write"))]
 
 Status = Literal["pending", "succeeded", "failed"]
 
@@ -89,7 +89,7 @@ def attempt_out(row: Row[Any]) -> AttemptOut:
 @router.get("", response_model=Page[NotificationOut])
 async def list_notifications(
     ctx: Ctx,
-    account_id: Read,
+    access: Read,
     webhook_id: Annotated[str | None, Query(alias="webhookId")] = None,
     status: Status | None = None,
     event_type: Annotated[str | None, Query(alias="eventType")] = None,
@@ -99,7 +99,10 @@ async def list_notifications(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: str | None = None,
 ) -> Page[NotificationOut]:
-    conditions = [notifications.c.account_id == account_id]
+    conditions = [
+        notifications.c.account_id == access.account_id,
+        *in_categories(access, notifications.c.event_type),
+    ]
     conditions += within(notifications.c.created_at, start, end)
     for column, value in (
         (notifications.c.webhook_id, webhook_id),
@@ -118,9 +121,13 @@ async def list_notifications(
     )
 
 
-async def _existing(conn: AsyncConnection, account_id: str, notification_id: str) -> Row[Any]:
+async def _existing(conn: AsyncConnection, access: Access, notification_id: str) -> Row[Any]:
     query = notifications.select().where(
-        sa.and_(notifications.c.id == notification_id, notifications.c.account_id == account_id)
+        sa.and_(
+            notifications.c.id == notification_id,
+            notifications.c.account_id == access.account_id,
+            *in_categories(access, notifications.c.event_type),
+        )
     )
     row = (await conn.execute(query)).first()
     if row is None:
@@ -141,19 +148,17 @@ async def _detail(conn: AsyncConnection, row: Row[Any]) -> NotificationDetail:
 
 
 @router.get("/{notification_id}", response_model=NotificationDetail)
-async def get_notification(notification_id: str, ctx: Ctx, account_id: Read) -> NotificationDetail:
+async def get_notification(notification_id: str, ctx: Ctx, access: Read) -> NotificationDetail:
     async with ctx.db.read() as conn:
-        return await _detail(conn, await _existing(conn, account_id, notification_id))
+        return await _detail(conn, await _existing(conn, access, notification_id))
 
 
 @router.post("/{notification_id}/resend", status_code=202, response_model=NotificationDetail)
-async def resend_notification(
-    notification_id: str, ctx: Ctx, account_id: Write
-) -> NotificationDetail:
+async def resend_notification(notification_id: str, ctx: Ctx, access: Write) -> NotificationDetail:
     """Deliver the notification again now, with the same id and a fresh retry schedule."""
     now = ctx.clock.now()
     async with ctx.db.write() as conn:
-        row = await _existing(conn, account_id, notification_id)
+        row = await _existing(conn, access, notification_id)
         exists = await conn.execute(sa.select(webhooks.c.id).where(webhooks.c.id == row.webhook_id))
         if exists.first() is None:
             raise not_found("webhook", row.webhook_id)
@@ -167,6 +172,6 @@ async def resend_notification(
                 updated_at=now,
             )
         )
-        detail = await _detail(conn, await _existing(conn, account_id, notification_id))
+        detail = await _detail(conn, await _existing(conn, access, notification_id))
     ctx.wake_worker()
     return detail

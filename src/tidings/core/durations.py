@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "": 1.0}
@@ -19,15 +20,17 @@ def parse_duration(text: str) -> float:
 MAX_EXPIRES_IN = 7 * 86400.0
 
 
-def parse_expires_in(value: str | int | float) -> float:
+def parse_expires_in(value: object) -> float:
     """Seconds until a rolled key or secret stops working: ``now``, a duration such as ``1h``
     or ``24h``, or a number of seconds; at most 7 days."""
-    if isinstance(value, bool):
-        raise ValueError("use 'now', a duration such as '1h', or seconds")
     if isinstance(value, str):
         seconds = 0.0 if value.strip().lower() == "now" else parse_duration(value)
-    else:
+    elif isinstance(value, int | float) and not isinstance(value, bool):
         seconds = float(value)
+    else:
+        raise ValueError("use 'now', a duration such as '1h', or a number of seconds")
+    if not math.isfinite(seconds):
+        raise ValueError("must be a finite number of seconds")
     if seconds < 0:
         raise ValueError("must not be negative")
     if seconds > MAX_EXPIRES_IN:

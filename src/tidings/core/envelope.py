@@ -1,14 +1,28 @@
-"""The request body a receiver gets, assembled from bytes serialized once at publish time."""
+"""The request body a receiver gets, assembled from bytes serialized once at publish time.
+
+``full`` (seed 001): ``{"id","webhookId","eventType","eventRaisedAt","eventData"}``;
+``compact`` (seed 004): ``{"event","data"}``; ``raw`` (seed 003): the event data alone."""
 
 from __future__ import annotations
 
 import orjson
 
+FORMATS = ("full", "compact", "raw")
 
-def full(
-    notification_id: str, webhook_id: str, event_type: str, raised_at: str, data: bytes
+
+def build(
+    fmt: str,
+    notification_id: str,
+    webhook_id: str,
+    event_type: str,
+    raised_at: str,
+    data: bytes,
 ) -> bytes:
-    """``{"id","webhookId","eventType","eventRaisedAt","eventData"}``, compact JSON."""
+    # Splice the stored event bytes in rather than parsing and serializing them again.
+    if fmt == "raw":
+        return data
+    if fmt == "compact":
+        return b'{"event":' + orjson.dumps(event_type) + b',"data":' + data + b"}"
     head = orjson.dumps(
         {
             "id": notification_id,
@@ -17,5 +31,10 @@ def full(
             "eventRaisedAt": raised_at,
         }
     )
-    # Splice the stored event bytes in rather than parsing and serializing them again.
     return head[:-1] + b',"eventData":' + data + b"}"
+
+
+def full(
+    notification_id: str, webhook_id: str, event_type: str, raised_at: str, data: bytes
+) -> bytes:
+    return build("full", notification_id, webhook_id, event_type, raised_at, data)

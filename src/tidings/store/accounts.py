@@ -101,11 +101,18 @@ async def revoke_key(conn: AsyncConnection, key_id: str, now: int) -> None:
     )
 
 
+# A key that stops working within this window (as a rolled key does) is "expiring".
+EXPIRING_WINDOW = 7 * 86400 * 1_000_000
+
+
 def key_status(row: Row[Any], now: int) -> str:
     if row.revoked_at is not None:
         return "revoked"
     if row.expires_at is not None:
-        return "expired" if row.expires_at <= now else "expiring"
+        if row.expires_at <= now:
+            return "expired"
+        if row.expires_at - now <= EXPIRING_WINDOW:
+            return "expiring"
     return "active"
 
 

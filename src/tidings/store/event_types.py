@@ -26,3 +26,19 @@ async def find(conn: AsyncConnection, account_id: str | None, name: str) -> Row[
     rows = list((await conn.execute(query)).all())
     rows.sort(key=lambda r: r.scope == GLOBAL)
     return rows[0] if rows else None
+
+
+def names_in_categories(account_id: str, categories: list[str]) -> sa.Select[tuple[str]]:
+    """Names of the event types ``account_id`` sees whose category is in ``categories``;
+    the account's own type wins over the catalog's of the same name, as in ``find``."""
+    own = event_types.alias("own")
+    own_names = sa.select(own.c.name).where(own.c.scope == account_id)
+    return sa.select(event_types.c.name).where(
+        sa.and_(
+            event_types.c.category.in_(categories),
+            sa.or_(
+                event_types.c.scope == account_id,
+                sa.and_(event_types.c.scope == GLOBAL, event_types.c.name.not_in(own_names)),
+            ),
+        )
+    )
