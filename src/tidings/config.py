@@ -35,22 +35,52 @@ class Settings(BaseSettings):
     retry_jitter: float = 0.2
     delivery_timeout: float = 15.0
     allow_private_networks: bool = False
-    worker_concurrency: int = 64
+    # Requests in flight per worker, across all webhooks.
+    worker_concurrency: int = 128
     worker_batch_size: int = 256
     worker_poll_interval: float = 1.0
     # How long a claimed notification stays leased before another worker may take it.
     lease_seconds: float = 60.0
+    # Requests in flight to one webhook from one worker: a slow receiver cannot take them all.
+    webhook_concurrency: int = Field(default=32, ge=1)
+    # Circuit breaker: after this many failures in a row a webhook's notifications wait
+    # (keeping their attempts) while one probe per interval tests the receiver.
+    breaker_threshold: int = Field(default=10, ge=1)
+    breaker_probe_interval: float = Field(default=30.0, gt=0)
+    # Auto-disable: a webhook whose every attempt failed for this long (seconds), with at
+    # least this many failures, is Disabled with disabledReason "failing".
+    auto_disable_after: float = Field(default=5 * 86400.0, gt=0)
+    auto_disable_min_failures: int = Field(default=10, ge=1)
 
     # API limits.
     max_body_bytes: int = 256 * 1024
     # Deepest nesting accepted in event data (objects and arrays).
     max_json_depth: int = 64
 
+    # Retention, in days (0 keeps forever), applied by the scheduler every retention_interval
+    # seconds (a duration such as "1h" is accepted).
+    log_retention_days: float = Field(default=30, ge=0)
+    attempt_retention_days: float = Field(default=30, ge=0)
+    event_retention_days: float = Field(default=30, ge=0)
+    retention_interval: float = Field(default=3600.0, ge=0)
+
+    @field_validator("breaker_probe_interval", "auto_disable_after", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        return parse_duration(value) if isinstance(value, str) else value
+
     @field_validator("retry_schedule", mode="before")
     @classmethod
     def _schedule(cls, value: object) -> object:
         if isinstance(value, str):
             return _parse_schedule(value)
+        return value
+
+    @field_validator("retention_interval", mode="before")
+    @classmethod
+    def _interval(cls, value: object) -> object:
+        if isinstance(value, str):
+            return parse_duration(value)
         return value
 
     def resolved_database_url(self) -> str:

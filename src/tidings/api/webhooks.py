@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 from pydantic.alias_generators import to_camel
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -15,10 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tidings.api.deps import Ctx, account_for
 from tidings.api.errors import ApiError, not_found
 from tidings.api.event_types import Name
-from tidings.api.model import ApiModel, ApiOut, Page
-from tidings.core.clock import to_iso
+from tidings.api.model import ApiModel, ApiOut, ExpiresIn, Page
+from tidings.api.timerange import within
+from tidings.core.clock import MICROS, to_iso
 from tidings.core.headers import header_problem
 from tidings.core.masking import mask, mask_url, unmask_headers, unmask_url
+from tidings.core.retry import check_schedule
 from tidings.core.signing import new_secret
 from tidings.ids import new_id
 from tidings.store import webhooks as store
@@ -49,6 +52,16 @@ def _check_url(url: str) -> str:
     return url
 
 
+Format = Literal["full", "compact", "raw"]
+Scheme = Literal["standard", "hmac-sha256-hex"]
+Schedule = Annotated[
+    list[str],
+    AfterValidator(check_schedule),
+    Field(description='Delays between attempts, e.g. ["1m", "5m", "15m", "1h", "3h"]'),
+]
+Credential = Annotated[str, Field(min_length=1, max_length=200)]
+
+
 class WebhookFields(ApiModel):
     url: Annotated[str, Field(max_length=2048, description="Where notifications are POSTed")]
     event_types: list[Name] = Field(
@@ -59,6 +72,23 @@ class WebhookFields(ApiModel):
     headers: dict[str, str] = Field(default_factory=dict, max_length=50)
     ssl_verification_disabled: bool = False
     status: Status = "Active"
+    format: Format = Field(default="full", description="full, compact {event,data} or raw")
+    signature_scheme: Scheme = Field(
+        default="standard",
+        description="hmac-sha256-hex adds X-<Brand>-Signature: hex HMAC of the body",
+    )
+    username: Credential | None = Field(default=None, description="Basic auth for the receiver")
+    password: Credential | None = None
+    retry_schedule: Schedule | None = Field(
+        default=None, description="Overrides the deployment's schedule"
+    )
+    rate_limit: int | None = Field(
+        default=None, ge=1, le=100_000, description="Deliveries per second, at most"
+    )
+    ordered: bool = Field(
+        default=False,
+        description="Deliver strictly in event order: each waits for the one before to end",
+    )
 
     _url_ok = field_validator("url")(_check_url)
 
@@ -71,6 +101,13 @@ class WebhookPatch(ApiModel):
     headers: dict[str, str] | None = Field(default=None, max_length=50)
     ssl_verification_disabled: bool | None = None
     status: Status | None = None
+    format: Format | None = None
+    signature_scheme: Scheme | None = None
+    username: Credential | None = None
+    password: Credential | None = None
+    retry_schedule: Schedule | None = None
+    rate_limit: int | None = Field(default=None, ge=1, le=100_000)
+    ordered: bool | None = None
 
     @field_validator("url")
     @classmethod
@@ -78,16 +115,27 @@ class WebhookPatch(ApiModel):
         return None if value is None else _check_url(value)
 
 
+# PATCH may set these to null; the others need a value.
+NULLABLE = {"description", "category", "username", "password", "retry_schedule", "rate_limit"}
+
+
 class WebhookOut(ApiOut):
     id: str
-    url: str
+    url: str = Field(description="User and password in it are masked")
     event_types: list[str]
     description: str | None
     category: str | None
     headers: dict[str, str] = Field(description="Values are masked")
     ssl_verification_disabled: bool
     status: Status
-    disabled_reason: str | None
+    disabled_reason: str | None = Field(description="manual, gone, failing or account deleted")
+    format: Format
+    signature_scheme: Scheme
+    username: str | None = Field(description="Masked")
+    password: str | None = Field(description="Masked")
+    retry_schedule: list[str] | None
+    rate_limit: int | None
+    ordered: bool
     created_at: str
     last_modified_at: str
 
@@ -98,6 +146,26 @@ class WebhookCreated(WebhookOut):
 
 class SecretOut(ApiOut):
     secret: str
+
+
+class SecretRolled(SecretOut):
+    previous_secret_expires_at: str = Field(
+        description="Until then deliveries are signed with both secrets"
+    )
+
+
+class RollIn(ApiModel):
+    expires_in: ExpiresIn = Field(description="When the current secret stops signing")
+
+
+class ReplayIn(ApiModel):
+    since: datetime
+    until: datetime | None = None
+    status: Literal["failed", "succeeded", "all"] = "failed"
+
+
+class ReplayOut(ApiOut):
+    count: int = Field(description="Notifications queued again (same ids, new attempts)")
 
 
 def _fields(row: Row[Any]) -> dict[str, Any]:
@@ -111,6 +179,13 @@ def _fields(row: Row[Any]) -> dict[str, Any]:
         "ssl_verification_disabled": row.ssl_verification_disabled,
         "status": row.status,
         "disabled_reason": row.disabled_reason,
+        "format": row.format,
+        "signature_scheme": row.signature_scheme,
+        "username": mask(row.username) if row.username else None,
+        "password": mask(row.password) if row.password else None,
+        "retry_schedule": row.retry_schedule,
+        "rate_limit": row.rate_limit,
+        "ordered": row.ordered,
         "created_at": to_iso(row.created_at),
         "last_modified_at": to_iso(row.updated_at),
     }
@@ -161,6 +236,13 @@ async def create_webhook(body: WebhookFields, ctx: Ctx, account_id: Write) -> We
                 secret=secret,
                 ssl_verification_disabled=body.ssl_verification_disabled,
                 status=body.status,
+                format=body.format,
+                signature_scheme=body.signature_scheme,
+                username=body.username,
+                password=body.password,
+                retry_schedule=body.retry_schedule,
+                rate_limit=body.rate_limit,
+                ordered=body.ordered,
                 created_at=now,
                 updated_at=now,
             )
@@ -205,6 +287,11 @@ async def _update(
         if "headers" in changes:
             changes["headers"] = unmask_headers(changes["headers"], row.headers)
             _check_headers(changes["headers"], ctx.settings.brand)
+        for field in ("username", "password"):
+            # A masked value sent back as it was shown keeps the stored one.
+            current = getattr(row, field)
+            if changes.get(field) and current and changes[field] == mask(current):
+                changes[field] = current
         if changes.get("status") == "Active":
             changes["disabled_reason"] = None
         elif changes.get("status") == "Disabled" and row.status != "Disabled":
@@ -228,8 +315,8 @@ async def patch_webhook(
 ) -> WebhookOut:
     """Change only the fields given."""
     changes = body.model_dump(exclude_unset=True)
-    for field in ("url", "event_types", "headers", "ssl_verification_disabled", "status"):
-        if field in changes and changes[field] is None:
+    for field in changes:
+        if field not in NULLABLE and changes[field] is None:
             raise ApiError(422, f"{to_camel(field)} cannot be null", field=to_camel(field))
     return await _update(ctx, account_id, webhook_id, changes)
 
@@ -271,3 +358,49 @@ async def get_webhook_secret(webhook_id: str, ctx: Ctx, account_id: Write) -> Se
     async with ctx.db.read() as conn:
         row = await _existing(conn, account_id, webhook_id)
     return SecretOut(secret=row.secret)
+
+
+@router.post("/{webhook_id}/secret/roll", response_model=SecretRolled)
+async def roll_webhook_secret(
+    webhook_id: str, body: RollIn, ctx: Ctx, account_id: Write
+) -> SecretRolled:
+    """A new signing secret. Until ``expiresIn`` has passed every delivery carries a signature
+    with each live secret, so a receiver can switch without losing a message."""
+    now = ctx.clock.now()
+    expires_at = now + int(body.expires_in * MICROS)
+    secret = new_secret()
+    async with ctx.db.write() as conn:
+        row = await _existing(conn, account_id, webhook_id)
+        live = [s for s in row.old_secrets or [] if s["expiresAt"] > now]
+        if expires_at > now:
+            live.append({"secret": row.secret, "expiresAt": expires_at})
+        await conn.execute(
+            webhooks.update()
+            .where(webhooks.c.id == row.id)
+            .values(secret=secret, old_secrets=live or None, updated_at=now)
+        )
+    return SecretRolled(secret=secret, previous_secret_expires_at=to_iso(expires_at))
+
+
+@router.post("/{webhook_id}/replay", status_code=202, response_model=ReplayOut)
+async def replay_webhook(webhook_id: str, body: ReplayIn, ctx: Ctx, account_id: Write) -> ReplayOut:
+    """Queue again this webhook's notifications created in [since, until) with the given
+    status (default: failed), as new attempts of the same notifications (same ids)."""
+    now = ctx.clock.now()
+    statuses = ("failed", "succeeded") if body.status == "all" else (body.status,)
+    async with ctx.db.write() as conn:
+        row = await _existing(conn, account_id, webhook_id)
+        result = await conn.execute(
+            notifications.update()
+            .where(
+                sa.and_(
+                    notifications.c.webhook_id == row.id,
+                    notifications.c.status.in_(statuses),
+                    *within(notifications.c.created_at, body.since, body.until),
+                )
+            )
+            .values(status="pending", retry_index=0, next_attempt_at=now, updated_at=now)
+        )
+    if result.rowcount:
+        ctx.wake_worker()
+    return ReplayOut(count=result.rowcount)

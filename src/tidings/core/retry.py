@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+from tidings.core.durations import parse_duration
+
 # A receiver's Retry-After is honoured up to this long.
 MAX_RETRY_AFTER = 24 * 3600.0
 
@@ -30,3 +32,20 @@ def parse_retry_after(value: str | None) -> float | None:
     except ValueError:
         return None
     return seconds if seconds >= 0 else None
+
+
+MAX_RETRIES = 20
+MAX_DELAY = 86400.0
+MAX_SPAN = 7 * 86400.0
+
+
+def check_schedule(items: list[str]) -> list[str]:
+    """A per-webhook schedule (``["1m", "5m", ...]``): bounded in count, delay and span."""
+    if len(items) > MAX_RETRIES:
+        raise ValueError(f"at most {MAX_RETRIES} retries")
+    delays = [parse_duration(item) for item in items]
+    if any(d > MAX_DELAY for d in delays):
+        raise ValueError("each delay must be at most 24h")
+    if sum(delays) > MAX_SPAN:
+        raise ValueError("the delays must add up to at most 7 days")
+    return items

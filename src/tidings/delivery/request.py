@@ -2,27 +2,38 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tidings import __version__
 from tidings.core import envelope
-from tidings.core.clock import to_iso
-from tidings.core.signing import secret_bytes, standard_signature
+from tidings.core.clock import MICROS, to_iso
+from tidings.core.signing import hex_signature, secret_bytes, standard_signature
 from tidings.store.delivery import Job
 
 USER_AGENT = f"Tidings/{__version__}"
 
 
-def build(job: Job, brand: str, now_seconds: int) -> tuple[dict[str, str], bytes]:
+def live_secrets(webhook: Any, now: int) -> list[str]:
+    """The current secret first, then those a roll replaced that have not expired yet."""
+    old = [s["secret"] for s in webhook.old_secrets or [] if s["expiresAt"] > now]
+    return [webhook.secret, *old]
+
+
+def build(job: Job, brand: str, now: int) -> tuple[dict[str, str], bytes]:
     webhook = job.webhook
     assert webhook is not None
-    body = envelope.full(
+    body = envelope.build(
+        webhook.format,
         job.notification_id,
         webhook.id,
         job.event_type,
         to_iso(job.event_created_at) or "",
         job.data,
     )
-    signature = standard_signature(
-        secret_bytes(webhook.secret), job.notification_id, now_seconds, body
+    timestamp = now // MICROS
+    secrets = live_secrets(webhook, now)
+    signature = " ".join(
+        standard_signature(secret_bytes(s), job.notification_id, timestamp, body) for s in secrets
     )
     headers = dict(webhook.headers)
     headers.update(
@@ -30,11 +41,15 @@ def build(job: Job, brand: str, now_seconds: int) -> tuple[dict[str, str], bytes
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
             "webhook-id": job.notification_id,
-            "webhook-timestamp": str(now_seconds),
+            "webhook-timestamp": str(timestamp),
             "webhook-signature": signature,
             f"X-{brand}-Notification-Id": job.notification_id,
             f"X-{brand}-Webhook-Id": webhook.id,
             f"X-{brand}-Event-Type": job.event_type,
         }
     )
+    if webhook.signature_scheme == "hmac-sha256-hex":
+        # One value only, so sign with the oldest live secret: a receiver keeps verifying
+        # until the roll's expiry, when the new secret takes over.
+        headers[f"X-{brand}-Signature"] = hex_signature(secrets[-1], body)
     return headers, body

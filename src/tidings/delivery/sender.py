@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
@@ -42,17 +42,31 @@ class Sender:
         )
 
     async def post(
-        self, url: str, headers: dict[str, str], body: bytes, verify_ssl: bool
+        self,
+        url: str,
+        headers: dict[str, str],
+        body: bytes,
+        *,
+        verify_ssl: bool,
+        username: str | None = None,
+        password: str | None = None,
     ) -> Response:
         started = time.perf_counter()
         try:
-            check_host(urlsplit(url).hostname or "", self._allow_private)
+            parts = urlsplit(url)
+            check_host(parts.hostname or "", self._allow_private)
+            auth = None
+            if username is not None:
+                # Credentials given as fields win over any in the URL.
+                auth = aiohttp.BasicAuth(username, password or "")
+                url = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
             async with self._session.post(
                 url,
                 data=body,
                 headers=headers,
                 allow_redirects=False,
                 ssl=verify_ssl,
+                auth=auth,
             ) as resp:
                 raw = await resp.content.read(RESPONSE_BODY_LIMIT)
                 return Response(

@@ -5,21 +5,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+from collections import Counter
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.context import Context
-from tidings.core.clock import MICROS
+from tidings.core.clock import MICROS, to_iso
+from tidings.core.durations import parse_duration
+from tidings.core.jsonbytes import dumps
+from tidings.core.masking import mask_url
 from tidings.core.retry import next_delay, parse_retry_after
 from tidings.delivery import request
 from tidings.delivery.sender import Response, Sender
 from tidings.ids import new_id
 from tidings.store import delivery as store
-from tidings.store.delivery import Job, Outcome
+from tidings.store.delivery import Health, Job, Outcome, Recorded
+from tidings.store.events import OPERATIONAL, publish_operational
 
 log = structlog.get_logger("tidings.worker")
 
 _WRITE_BATCH = 1000
+
+
+@functools.lru_cache(maxsize=256)
+def _schedule(items: tuple[str, ...]) -> list[float]:
+    return [parse_duration(item) for item in items]
 
 
 class Worker:
@@ -33,9 +45,17 @@ class Worker:
         self._outcomes: list[Outcome] = []
         self._outcomes_ready = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
+        # Jobs held per webhook (sending, or waiting for a rate-limit slot).
+        self._held: Counter[str] = Counter()
         self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
         self._writer_task: asyncio.Task[None] | None = None
+        self._health = Health(
+            breaker_threshold=settings.breaker_threshold,
+            probe_interval=int(settings.breaker_probe_interval * MICROS),
+            disable_after=int(settings.auto_disable_after * MICROS),
+            disable_min_failures=settings.auto_disable_min_failures,
+        )
 
     def wake(self) -> None:
         self._wake.set()
@@ -54,6 +74,7 @@ class Worker:
         """Stop claiming, let in-flight deliveries finish (up to ``grace`` s), write outcomes."""
         self._stopping = True
         self._wake.set()
+        self._slot_free.set()
         if self._loop_task:
             await self._loop_task
         if self._in_flight:
@@ -76,8 +97,11 @@ class Worker:
             except Exception:
                 log.exception("claim failed; retrying")
                 claimed = -1
-            if claimed == 0 or claimed < 0:
+            if claimed <= 0:
                 await self._idle(self.ctx.settings.worker_poll_interval if claimed < 0 else None)
+
+    def _room(self, webhook_id: str) -> int:
+        return self.ctx.settings.webhook_concurrency - self._held[webhook_id]
 
     async def _claim_some(self) -> int:
         free = self._concurrency - len(self._in_flight)
@@ -85,19 +109,35 @@ class Worker:
             self._slot_free.clear()
             await self._slot_free.wait()
             return len(self._in_flight)
-        limit = min(free, self.ctx.settings.worker_batch_size)
+        settings = self.ctx.settings
         now = self.ctx.clock.now()
-        lease_until = now + int(self.ctx.settings.lease_seconds * MICROS)
+        saturated = [w for w, n in self._held.items() if n >= settings.webhook_concurrency]
         async with self.ctx.db.write() as conn:
-            jobs = await store.claim(conn, now, lease_until, limit)
+            jobs = await store.claim(
+                conn,
+                now=now,
+                lease_until=now + int(settings.lease_seconds * MICROS),
+                limit=min(free, settings.worker_batch_size),
+                room=self._room,
+                exclude=saturated,
+                health=self._health,
+            )
         for job in jobs:
+            webhook_id = job.webhook.id if job.webhook else ""
+            self._held[webhook_id] += 1
             task = asyncio.create_task(self._deliver(job))
             self._in_flight.add(task)
-            task.add_done_callback(self._done)
+            task.add_done_callback(functools.partial(self._done, webhook_id))
         return len(jobs)
 
-    def _done(self, task: asyncio.Task[None]) -> None:
+    def _done(self, webhook_id: str, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
+        self._held[webhook_id] -= 1
+        if self._held[webhook_id] == self.ctx.settings.webhook_concurrency - 1:
+            # The webhook was at its limit and has room again: look for its due notifications.
+            self._wake.set()
+        if self._held[webhook_id] <= 0:
+            del self._held[webhook_id]
         self._slot_free.set()
 
     async def _idle(self, fixed: float | None) -> None:
@@ -118,29 +158,47 @@ class Worker:
         return max(0.0, min(poll, (due - self.ctx.clock.now()) / MICROS))
 
     async def _deliver(self, job: Job) -> None:
-        settings = self.ctx.settings
         webhook = job.webhook
-        now = self.ctx.clock.now()
         if webhook is None or (webhook.status != "Active" and not job.is_test):
             reason = "webhook deleted" if webhook is None else "webhook is disabled"
+            now = self.ctx.clock.now()
             self._push(_final(job, webhook.id if webhook else "", now, reason))
             return
+        if job.send_at is not None:
+            await asyncio.sleep(max(0.0, (job.send_at - self.ctx.clock.now()) / MICROS))
+        now = self.ctx.clock.now()
         assert self._sender is not None
-        headers, body = request.build(job, settings.brand, now // MICROS)
+        headers, body = request.build(job, self.ctx.settings.brand, now)
         response = await self._sender.post(
-            webhook.url, headers, body, verify_ssl=not webhook.ssl_verification_disabled
+            webhook.url,
+            headers,
+            body,
+            verify_ssl=not webhook.ssl_verification_disabled,
+            username=webhook.username,
+            password=webhook.password,
         )
-        self._push(self._outcome(job, webhook.id, now, response))
+        self._push(self._outcome(job, now, response))
 
-    def _outcome(self, job: Job, webhook_id: str, started: int, response: Response) -> Outcome:
+    def _outcome(self, job: Job, started: int, response: Response) -> Outcome:
         settings = self.ctx.settings
+        webhook = job.webhook
+        assert webhook is not None
         status, next_at, retry_index = "succeeded", None, job.retry_index
         if not response.ok:
-            delay = next_delay(
-                settings.retry_schedule,
-                job.retry_index,
-                settings.retry_jitter,
-                parse_retry_after(response.retry_after),
+            schedule = (
+                _schedule(tuple(webhook.retry_schedule))
+                if webhook.retry_schedule is not None
+                else settings.retry_schedule
+            )
+            delay = (
+                None  # 410 Gone: the receiver says the endpoint will never be back.
+                if response.status_code == 410
+                else next_delay(
+                    schedule,
+                    job.retry_index,
+                    settings.retry_jitter,
+                    parse_retry_after(response.retry_after),
+                )
             )
             if delay is None:
                 status = "failed"
@@ -150,7 +208,9 @@ class Worker:
         return Outcome(
             notification_id=job.notification_id,
             account_id=job.account_id,
-            webhook_id=webhook_id,
+            webhook_id=webhook.id,
+            event_type=job.event_type,
+            event_id=job.event_id,
             attempt_id=new_id("att"),
             attempted_at=started,
             status=status,
@@ -182,9 +242,48 @@ class Worker:
     async def _flush(self) -> None:
         while self._outcomes:
             batch = self._outcomes[:_WRITE_BATCH]
+            now = self.ctx.clock.now()
             async with self.ctx.db.write() as conn:
-                await store.record(conn, batch)
+                recorded = await store.record(conn, batch, now, self._health)
+                published = await self._publish_operational(conn, recorded, now)
             del self._outcomes[: len(batch)]
+            for row, reason in recorded.disabled:
+                log.warning("webhook disabled", webhook_id=row.id, reason=reason)
+            if published:
+                self.wake()
+
+    async def _publish_operational(
+        self, conn: AsyncConnection, recorded: Recorded, now: int
+    ) -> int:
+        """``webhook.disabled`` and ``notification.failed``, as ordinary events of the account,
+        in the same transaction as the outcome that caused them."""
+        made = 0
+        for row, reason in recorded.disabled:
+            data = {
+                "webhookId": row.id,
+                "url": mask_url(row.url),
+                "reason": reason,
+                "disabledAt": to_iso(now),
+            }
+            made += await publish_operational(
+                conn, row.account_id, "webhook.disabled", dumps(data), now
+            )
+        for outcome in recorded.failed:
+            if outcome.event_type in OPERATIONAL:
+                continue  # never report a failed report: no loops
+            data = {
+                "notificationId": outcome.notification_id,
+                "webhookId": outcome.webhook_id,
+                "eventId": outcome.event_id,
+                "eventType": outcome.event_type,
+                "lastStatusCode": outcome.status_code,
+                "lastError": outcome.error,
+                "failedAt": to_iso(outcome.attempted_at),
+            }
+            made += await publish_operational(
+                conn, outcome.account_id, "notification.failed", dumps(data), now
+            )
+        return made
 
 
 def _final(job: Job, webhook_id: str, now: int, reason: str) -> Outcome:
@@ -193,6 +292,8 @@ def _final(job: Job, webhook_id: str, now: int, reason: str) -> Outcome:
         notification_id=job.notification_id,
         account_id=job.account_id,
         webhook_id=webhook_id,
+        event_type=job.event_type,
+        event_id=job.event_id,
         attempt_id=None,
         attempted_at=now,
         status="failed",

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.ids import new_id
-from tidings.store.tables import attempts, events, notifications
+from tidings.store.tables import attempts, events, notifications, webhooks
 
 
 async def insert_event(
@@ -100,3 +100,22 @@ async def attempts_of(
     for row in await conn.execute(query):
         grouped.setdefault(row.notification_id, []).append(row)
     return grouped
+
+
+OPERATIONAL = ("webhook.disabled", "notification.failed")
+
+
+async def publish_operational(
+    conn: AsyncConnection, account_id: str, event_type: str, data: bytes, now: int
+) -> int:
+    """Publish one of Tidings' own events to the account's webhooks that subscribed to it by
+    name (an empty subscription, meaning "everything", does not include these, so that a
+    failing webhook is never told about its own failures). Returns the notifications made."""
+    query = sa.select(webhooks.c.id, webhooks.c.event_types).where(
+        sa.and_(webhooks.c.account_id == account_id, webhooks.c.status == "Active")
+    )
+    targets = [r.id for r in (await conn.execute(query)).all() if event_type in r.event_types]
+    _event_id, rows = await insert_event(
+        conn, account_id=account_id, event_type=event_type, data=data, webhook_ids=targets, now=now
+    )
+    return len(rows)

@@ -69,9 +69,29 @@ webhooks = sa.Table(
     sa.Column("event_types", sa.JSON, nullable=False),
     sa.Column("headers", sa.JSON, nullable=False),
     sa.Column("secret", sa.String(200), nullable=False),
+    # Secrets replaced by a roll that still sign until they expire: [{"secret", "expiresAt"}].
+    sa.Column("old_secrets", sa.JSON, nullable=True),
     sa.Column("ssl_verification_disabled", sa.Boolean, nullable=False, default=False),
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("disabled_reason", sa.String(40), nullable=True),
+    # full | compact | raw
+    sa.Column("format", sa.String(10), nullable=False, server_default="full"),
+    # standard | hmac-sha256-hex
+    sa.Column("signature_scheme", sa.String(20), nullable=False, server_default="standard"),
+    # Basic auth for the receiver (besides user:password in the URL).
+    sa.Column("username", sa.String(200), nullable=True),
+    sa.Column("password", sa.String(500), nullable=True),
+    # Delays between attempts, as written (["1m", "5m", ...]); None: the deployment's.
+    sa.Column("retry_schedule", sa.JSON, nullable=True),
+    # Deliveries per second, across every worker; None: unlimited.
+    sa.Column("rate_limit", sa.Integer, nullable=True),
+    # The next free send slot under the rate limit.
+    sa.Column("rate_next_at", Micros, nullable=True),
+    sa.Column("ordered", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Health: failures in a row, since when every attempt failed, and the circuit breaker.
+    sa.Column("consecutive_failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("failing_since", Micros, nullable=True),
+    sa.Column("breaker_open_until", Micros, nullable=True),
     sa.Column("created_at", Micros, nullable=False),
     sa.Column("updated_at", Micros, nullable=False),
     sa.UniqueConstraint("account_id", "url", name="uq_webhooks_account_url"),
