@@ -15,14 +15,17 @@ from tidings.api import (
     event_types,
     events,
     health,
+    logs,
     notifications,
     webhooks,
 )
 from tidings.api.limits import BodyLimit, NulGuard
+from tidings.api.request_log import RequestLog
 from tidings.config import Settings
 from tidings.context import Context
 from tidings.core.clock import Clock
 from tidings.delivery.worker import Worker
+from tidings.scheduler import Scheduler
 from tidings.store.db import Database
 
 DESCRIPTION = """Webhooks for your partners: API keys, signed and retried deliveries, an
@@ -47,11 +50,17 @@ def create_app(
             await worker.start()
         app.state.ctx = ctx
         ctx.key_usage.start(db, interval=5.0)
+        ctx.request_log.start(db)
+        scheduler = Scheduler(ctx)
+        scheduler.start()
         try:
             yield
         finally:
             if worker:
                 await worker.stop()
+            await scheduler.stop()
+            # Requests have all been answered by now: write the last of their log records.
+            await ctx.request_log.stop()
             await ctx.key_usage.stop(db)
             await db.dispose()
 
@@ -70,8 +79,11 @@ def create_app(
         webhooks,
         events,
         notifications,
+        logs,
     ):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(NulGuard)
+    # Outermost, so the guards' refusals are logged and carry X-Request-Id too.
+    app.add_middleware(RequestLog)
     return app

@@ -9,6 +9,7 @@ from tidings.config import Settings
 from tidings.core.clock import Clock
 from tidings.key_usage import KeyUsage
 from tidings.store.db import Database
+from tidings.store.log_writer import LogWriter
 
 
 @dataclass
@@ -17,5 +18,7 @@ class Context:
     db: Database
     clock: Clock = field(default_factory=Clock)
     key_usage: KeyUsage = field(default_factory=KeyUsage)
+    # The API log's write buffer (api/request_log.py fills it).
+    request_log: LogWriter = field(default_factory=LogWriter)
     # Called after new notifications commit, so an idle worker starts at once.
     wake_worker: Callable[[], None] = lambda: None

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tidings.api.deps import Access, Ctx, allow, in_categories
 from tidings.api.errors import ApiError, not_found
 from tidings.api.event_types import Name
+from tidings.api.logs import LogSummary, find_log
 from tidings.api.model import ApiModel, ApiOut, Page
 from tidings.api.notifications import (
     NotificationDetail,
@@ -32,7 +33,7 @@ from tidings.store import event_types as event_type_store
 from tidings.store import events as store
 from tidings.store import webhooks as webhook_store
 from tidings.store.paging import DEFAULT_LIMIT, MAX_LIMIT, fetch_page
-from tidings.store.tables import events, logs
+from tidings.store.tables import events
 
 router = APIRouter(tags=["events"])
 
@@ -66,18 +67,10 @@ class EventOut(ApiOut):
     )
 
 
-class RequestSummary(ApiOut):
-    """The API call that published an event (its full record: GET /v1/logs/{id})."""
-
-    id: str
-    method: str
-    path: str
-    status_code: int
-    created_at: str
-
-
 class EventDetail(EventOut):
-    request: RequestSummary | None = Field(description="The API request that published it")
+    request: LogSummary | None = Field(
+        description="The API request that published it (whole record: GET /v1/logs/{id})"
+    )
     notifications: list[NotificationDetail]  # type: ignore[assignment]
 
 
@@ -306,21 +299,11 @@ async def get_event(event_id: str, ctx: Ctx, access: Read) -> EventDetail:
             raise not_found("event", event_id)
         notifications = await store.notifications_of(conn, event_id)
         attempts = await store.attempts_of(conn, [n.id for n in notifications])
-        log = None
-        if row.log_id:
-            log = (await conn.execute(logs.select().where(logs.c.id == row.log_id))).first()
+        log = await find_log(conn, row.log_id) if row.log_id else None
     summary = _out(row, None)
     return EventDetail(
         **summary.model_dump(exclude={"notifications"}),
-        request=RequestSummary(
-            id=log.id,
-            method=log.method,
-            path=log.path,
-            status_code=log.status_code,
-            created_at=to_iso(log.created_at),
-        )
-        if log
-        else None,
+        request=log,
         notifications=[
             NotificationDetail(
                 **notification_fields(n._mapping),

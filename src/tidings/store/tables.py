@@ -114,6 +114,8 @@ events = sa.Table(
     sa.UniqueConstraint("account_id", "idempotency_key", name="uq_events_idempotency"),
     sa.Index("ix_events_account_id", "account_id", "id"),
     sa.Index("ix_events_log_id", "log_id"),
+    # Retention deletes by age.
+    sa.Index("ix_events_created_at", "created_at"),
 )
 
 notifications = sa.Table(
@@ -162,6 +164,7 @@ attempts = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("outcome", sa.String(20), nullable=False),
     sa.Index("ix_attempts_notification_id", "notification_id", "attempted_at"),
+    sa.Index("ix_attempts_attempted_at", "attempted_at"),
 )
 
 logs = sa.Table(

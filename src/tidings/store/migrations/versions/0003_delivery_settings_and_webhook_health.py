@@ -53,6 +53,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("breaker_open_until", sa.BigInteger(), nullable=True))
 
     # ### end Alembic commands ###
+    # Retention deletes by age.
+    op.create_index("ix_events_created_at", "events", ["created_at"])
+    op.create_index("ix_attempts_attempted_at", "attempts", ["attempted_at"])
     # The operational event types every account sees and may subscribe a webhook to.
     now = time.time_ns() // 1000
     event_types = sa.table(
@@ -83,6 +86,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_attempts_attempted_at", table_name="attempts")
+    op.drop_index("ix_events_created_at", table_name="events")
     op.execute(
         "DELETE FROM event_types WHERE id IN ("
         + ", ".join(f"'et_builtin_{n.replace('.', '_')}'" for n, _ in BUILTIN_EVENT_TYPES)
