@@ -39,6 +39,8 @@ CALLS: list[tuple[str, str, str, str, dict[str, Any] | None]] = [
     ("notifications", "read", "GET", "/v1/notifications", None),
     ("notifications", "read", "GET", "/v1/notifications/{notification}", None),
     ("notifications", "write", "POST", "/v1/notifications/{notification}/resend", None),
+    ("logs", "read", "GET", "/v1/logs", None),
+    ("logs", "read", "GET", "/v1/logs?status=failed&path=/v1/webhooks", None),
     ("api_keys", "read", "GET", "/v1/api-keys", None),
     (
         "api_keys",
