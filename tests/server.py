@@ -8,6 +8,7 @@ import threading
 import time
 
 import uvicorn
+from aiohttp.abc import AbstractResolver
 
 from tidings import logs
 from tidings.app import create_app
@@ -21,7 +22,12 @@ OPERATOR_KEY = "op_testOperatorKey0000000000000000000000000000"
 
 
 class RunningServer:
-    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock | None = None,
+        resolver: AbstractResolver | None = None,
+    ) -> None:
         self.settings = settings.model_copy(update={"operator_key": OPERATOR_KEY})
         self.operator_key = OPERATOR_KEY
         self.clock = clock or Clock()
@@ -30,7 +36,7 @@ class RunningServer:
         self.port = self._sock.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            create_app(self.settings, clock=self.clock),
+            create_app(self.settings, clock=self.clock, resolver=resolver),
             log_config=None,
             access_log=False,
             lifespan="on",

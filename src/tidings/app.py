@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from aiohttp.abc import AbstractResolver
 from fastapi import FastAPI
 
 from tidings import __version__
@@ -36,14 +37,18 @@ for an account when it sends `Tidings-Account: acc_…`."""
 
 
 def create_app(
-    settings: Settings | None = None, *, clock: Clock | None = None, run_worker: bool = True
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    run_worker: bool = True,
+    resolver: AbstractResolver | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.resolved_database_url())
-        ctx = Context(settings=settings, db=db, clock=clock or Clock())
+        ctx = Context(settings=settings, db=db, clock=clock or Clock(), resolver=resolver)
         worker = Worker(ctx) if run_worker else None
         if worker:
             ctx.wake_worker = worker.wake

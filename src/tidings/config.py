@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from tidings.core.addresses import AddressPolicy
 from tidings.core.durations import parse_duration
 
 DEFAULT_RETRY_SCHEDULE = "5s,1m,5m,15m,1h,3h,6h,12h,24h"
@@ -35,6 +37,10 @@ class Settings(BaseSettings):
     retry_jitter: float = 0.2
     delivery_timeout: float = 15.0
     allow_private_networks: bool = False
+    # CIDRs deliveries may reach although private, e.g. "10.1.0.0/16,fd12::/16".
+    allowed_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Production: refuse plain http:// webhook URLs.
+    require_https: bool = False
     # Requests in flight per worker, across all webhooks.
     worker_concurrency: int = 128
     worker_batch_size: int = 256
@@ -68,6 +74,19 @@ class Settings(BaseSettings):
     @classmethod
     def _duration(cls, value: object) -> object:
         return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("allowed_networks", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        items = (
+            [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
+        )
+        for item in items if isinstance(items, list) else []:
+            ipaddress.ip_network(item, strict=False)  # a ValueError names the bad one
+        return items
+
+    def address_policy(self) -> AddressPolicy:
+        return AddressPolicy.from_settings(self.allow_private_networks, self.allowed_networks)
 
     @field_validator("retry_schedule", mode="before")
     @classmethod

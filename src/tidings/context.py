@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from aiohttp.abc import AbstractResolver
+
 from tidings.config import Settings
 from tidings.core.clock import Clock
 from tidings.key_usage import KeyUsage
@@ -22,3 +24,5 @@ class Context:
     request_log: LogWriter = field(default_factory=LogWriter)
     # Called after new notifications commit, so an idle worker starts at once.
     wake_worker: Callable[[], None] = lambda: None
+    # Name resolution for deliveries (tests swap in a resolver whose answers they control).
+    resolver: AbstractResolver | None = None

@@ -18,6 +18,8 @@ from tidings.api.errors import ApiError, not_found
 from tidings.api.event_types import Name
 from tidings.api.model import ApiModel, ApiOut, ExpiresIn, Page
 from tidings.api.timerange import within
+from tidings.config import Settings
+from tidings.core.addresses import literal_ip
 from tidings.core.clock import MICROS, to_iso
 from tidings.core.headers import header_problem
 from tidings.core.masking import mask, mask_url, unmask_headers, unmask_url
@@ -195,6 +197,18 @@ def _out(row: Row[Any]) -> WebhookOut:
     return WebhookOut(**_fields(row))
 
 
+def _check_target(url: str, settings: Settings) -> None:
+    """Refuse at once what delivery would refuse anyway: plain http when HTTPS is required,
+    and a literal private address (names are checked when connecting, as they may change)."""
+    parts = urlsplit(url)
+    if settings.require_https and parts.scheme != "https":
+        raise ApiError(422, "url must be https:// (TIDINGS_REQUIRE_HTTPS is set)", field="url")
+    ip = literal_ip(parts.hostname or "")
+    refusal = settings.address_policy().refusal(ip) if ip is not None else None
+    if refusal:
+        raise ApiError(422, f"url: {refusal}", field="url")
+
+
 def _check_headers(headers: dict[str, str], brand: str) -> None:
     for name, value in headers.items():
         problem = header_problem(name, value, brand)
@@ -218,6 +232,7 @@ async def _ensure_url_free(
 
 @router.post("", status_code=201, response_model=WebhookCreated)
 async def create_webhook(body: WebhookFields, ctx: Ctx, account_id: Write) -> WebhookCreated:
+    _check_target(body.url, ctx.settings)
     _check_headers(body.headers, ctx.settings.brand)
     now = ctx.clock.now()
     webhook_id = new_id("wh")
@@ -283,6 +298,7 @@ async def _update(
         row = await _existing(conn, account_id, webhook_id)
         if "url" in changes:
             changes["url"] = unmask_url(changes["url"], row.url)
+            _check_target(changes["url"], ctx.settings)
             await _ensure_url_free(conn, account_id, changes["url"], except_id=webhook_id)
         if "headers" in changes:
             changes["headers"] = unmask_headers(changes["headers"], row.headers)

@@ -1,53 +1,44 @@
-"""Which addresses a delivery may connect to. Checked on the resolved address at connect time,
-so a hostname that resolves (or re-resolves) to a private address is refused too."""
+"""The SSRF guard at connect time: every address a hostname resolves to is checked, when the
+connection is made, so DNS rebinding and names with several addresses are covered too."""
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+from tidings.core.addresses import AddressPolicy, literal_ip
 
 
 class RefusedAddress(OSError):
     pass
 
 
-def check_address(ip: Address, allow_private: bool) -> None:
-    if allow_private:
-        return
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if not ip.is_global or ip.is_multicast:
-        raise RefusedAddress(
-            f"refused to connect to {ip}: not a public address "
-            "(set TIDINGS_ALLOW_PRIVATE_NETWORKS=1 to allow private networks)"
-        )
-
-
-def check_host(host: str, allow_private: bool) -> None:
-    """Refuse a literal IP host that aiohttp would connect to without resolving."""
-    try:
-        ip = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return
-    check_address(ip, allow_private)
+def check_host(host: str, policy: AddressPolicy) -> None:
+    """Refuse a literal IP host (aiohttp connects to those without asking the resolver)."""
+    ip = literal_ip(host)
+    if ip is not None:
+        refusal = policy.refusal(ip)
+        if refusal:
+            raise RefusedAddress(refusal)
 
 
 class GuardedResolver(AbstractResolver):
-    def __init__(self, allow_private: bool) -> None:
-        self._inner = DefaultResolver()
-        self._allow_private = allow_private
+    def __init__(self, policy: AddressPolicy, inner: AbstractResolver | None = None) -> None:
+        self._inner = inner or DefaultResolver()
+        self._policy = policy
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
         results = await self._inner.resolve(host, port, family)
         for result in results:
-            check_address(ipaddress.ip_address(result["host"]), self._allow_private)
+            ip = literal_ip(result["host"])
+            refusal = self._policy.refusal(ip) if ip is not None else "unparseable address"
+            if refusal:
+                # One bad address refuses the name: a rebinding answer may mix them.
+                raise RefusedAddress(refusal)
         return results
 
     async def close(self) -> None:

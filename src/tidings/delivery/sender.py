@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
 
+from tidings.core.addresses import AddressPolicy
 from tidings.delivery.guard import GuardedResolver, RefusedAddress, check_host
 
 RESPONSE_BODY_LIMIT = 4096
@@ -27,11 +29,21 @@ class Response:
 
 
 class Sender:
-    def __init__(self, *, concurrency: int, timeout: float, allow_private: bool) -> None:
-        self._allow_private = allow_private
+    def __init__(
+        self,
+        *,
+        concurrency: int,
+        timeout: float,
+        policy: AddressPolicy,
+        resolver: AbstractResolver | None = None,
+    ) -> None:
+        self._policy = policy
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._connector = aiohttp.TCPConnector(
-            limit=concurrency, resolver=GuardedResolver(allow_private), ttl_dns_cache=10
+            limit=concurrency,
+            resolver=GuardedResolver(policy, resolver),
+            # Resolved again for each new connection: a cached answer would outlive a check.
+            use_dns_cache=False,
         )
         self._session = aiohttp.ClientSession(
             connector=self._connector,
@@ -54,7 +66,7 @@ class Sender:
         started = time.perf_counter()
         try:
             parts = urlsplit(url)
-            check_host(parts.hostname or "", self._allow_private)
+            check_host(parts.hostname or "", self._policy)
             auth = None
             if username is not None:
                 # Credentials given as fields win over any in the URL.

@@ -65,7 +65,8 @@ class Worker:
         self._sender = Sender(
             concurrency=self._concurrency,
             timeout=settings.delivery_timeout,
-            allow_private=settings.allow_private_networks,
+            policy=settings.address_policy(),
+            resolver=self.ctx.resolver,
         )
         self._writer_task = asyncio.create_task(self._write_loop(), name="tidings-writer")
         self._loop_task = asyncio.create_task(self._claim_loop(), name="tidings-worker")
