@@ -24,6 +24,7 @@ from tidings.api.request_log import RequestLog, RequestRecord
 from tidings.config import Settings
 from tidings.context import Context
 from tidings.core.clock import MICROS, to_iso
+from tidings.core.crypto import Keyring, new_key
 from tidings.ids import new_request_id
 from tidings.store.db import Database
 from tidings.store.tables import logs
@@ -206,7 +207,11 @@ def test_an_unhandled_error_is_a_recorded_500_with_a_request_id(tmp_path: Path) 
         raise RuntimeError("boom")
 
     app.add_middleware(RequestLog)
-    ctx = Context(settings=Settings(), db=Database(f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}"))
+    ctx = Context(
+        settings=Settings(),
+        db=Database(f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}"),
+        keyring=Keyring(new_key()),
+    )
     app.state.ctx = ctx
 
     async def call() -> httpx.Response:
@@ -452,7 +457,9 @@ def test_a_graceful_shutdown_writes_every_answered_request(
 
 def test_find_log_sees_buffered_and_written_records(backend: str, tmp_path: Path) -> None:
     settings = make_settings(backend, tmp_path)
-    ctx = Context(settings=settings, db=Database(settings.resolved_database_url()))
+    ctx = Context(
+        settings=settings, db=Database(settings.resolved_database_url()), keyring=Keyring(new_key())
+    )
     record = RequestRecord(
         id=new_request_id(),
         created_at=ctx.clock.now(),

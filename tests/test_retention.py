@@ -22,6 +22,7 @@ from tests.server import RunningServer
 from tidings.config import Settings
 from tidings.context import Context
 from tidings.core.clock import MICROS
+from tidings.core.crypto import Keyring, new_key
 from tidings.ids import new_id, new_request_id
 from tidings.scheduler import run_retention
 from tidings.store.db import Database
@@ -130,6 +131,7 @@ def _context(server: RunningServer, tmp_path: Path, **settings: Any) -> Context:
     return Context(
         settings=configured,
         db=Database(configured.resolved_database_url()),
+        keyring=Keyring(new_key()),
         clock=FakeClock(start=NOW),
     )
 

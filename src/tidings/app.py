@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from aiohttp.abc import AbstractResolver
 from fastapi import FastAPI
 
-from tidings import __version__
+from tidings import __version__, master_key
 from tidings.api import (
     accounts,
     api_keys,
@@ -48,7 +48,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.resolved_database_url())
-        ctx = Context(settings=settings, db=db, clock=clock or Clock(), resolver=resolver)
+        keyring, _source = master_key.load(settings)
+        ctx = Context(
+            settings=settings, db=db, clock=clock or Clock(), resolver=resolver, keyring=keyring
+        )
         worker = Worker(ctx) if run_worker else None
         if worker:
             ctx.wake_worker = worker.wake

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Annotated
 
+import sqlalchemy as sa
 import typer
 import uvicorn
 from sqlalchemy.engine import make_url
@@ -80,7 +81,7 @@ def serve(
     ] = True,
 ) -> None:
     """Serve the API and run the delivery worker in one process."""
-    from tidings import logs
+    from tidings import logs, master_key
     from tidings.app import create_app
     from tidings.bootstrap import ensure_operator_key
     from tidings.core.clock import Clock
@@ -101,11 +102,13 @@ def serve(
             await db.dispose()
 
     new_key = asyncio.run(_bootstrap())
+    _keyring, key_source = master_key.load(settings)
     base = f"http://{settings.host}:{settings.port}"
     lines = [
         f"Tidings {__version__}",
         f"  API:   {base}  (docs: {base}/docs)",
         f"  Data:  {_where(settings)}",
+        f"  Master key: {key_source}",
     ]
     if new_key:
         lines += [
@@ -121,3 +124,43 @@ def serve(
         access_log=False,
         lifespan="on",
     )
+
+
+@app.command("rotate-master-key")
+def rotate_master_key(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Encrypt every stored secret under a new master key, while the service keeps running.
+
+    With the key file in the data dir (the default), a new key is made and the old one kept
+    for reading. With TIDINGS_MASTER_KEY, set it to the new key and TIDINGS_PREVIOUS_MASTER_KEYS
+    to the old one on every process first; this command then re-encrypts under the new key."""
+    from rich.progress import Progress
+
+    from tidings import master_key, rotation
+    from tidings.core.crypto import new_key
+    from tidings.store.db import Database
+
+    settings = settings_with(data_dir=data_dir, database_url=database_url)
+    if not settings.master_key:
+        path = master_key.key_file(settings)
+        current, _ = master_key.load(settings, create=True)
+        old = [current.current, *current.older]
+        master_key.write_file(path, new_key(), tuple(old))
+        typer.echo(f"New master key written to {path.resolve()}; the old one still decrypts.")
+    keyring, source = master_key.load(settings, create=False)
+
+    async def run() -> int:
+        db = Database(settings.resolved_database_url())
+        try:
+            total = await rotation.count_rows(db)
+            with Progress() as progress:
+                task = progress.add_task("re-encrypting webhooks", total=total)
+                return await rotation.reseal_all(db, keyring, lambda n: progress.advance(task, n))
+        finally:
+            await db.dispose()
+
+    try:
+        changed = asyncio.run(run())
+    except sa.exc.DBAPIError as exc:
+        typer.echo(f"error: cannot read the webhooks ({exc.orig}); run `tidings migrate` first?")
+        raise typer.Exit(1) from None
+    typer.echo(f"Re-encrypted {changed} webhooks under the master key {source}.")

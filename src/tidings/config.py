@@ -27,6 +27,10 @@ class Settings(BaseSettings):
 
     # A known operator key to install at start (automation); otherwise one is generated once.
     operator_key: str | None = None
+    # The master key that encrypts secrets at rest (32 bytes, base64); when unset, a key file
+    # is made in the data directory. Older keys still decrypt during a rotation.
+    master_key: str | None = None
+    previous_master_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Delivery.
     brand: str = "Tidings"
@@ -74,6 +78,13 @@ class Settings(BaseSettings):
     @classmethod
     def _duration(cls, value: object) -> object:
         return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("previous_master_keys", mode="before")
+    @classmethod
+    def _keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
 
     @field_validator("allowed_networks", mode="before")
     @classmethod

@@ -9,6 +9,7 @@ from aiohttp.abc import AbstractResolver
 
 from tidings.config import Settings
 from tidings.core.clock import Clock
+from tidings.core.crypto import Keyring
 from tidings.key_usage import KeyUsage
 from tidings.store.db import Database
 from tidings.store.log_writer import LogWriter
@@ -18,6 +19,8 @@ from tidings.store.log_writer import LogWriter
 class Context:
     settings: Settings
     db: Database
+    # Encrypts and decrypts secrets at rest (see master_key.py).
+    keyring: Keyring
     clock: Clock = field(default_factory=Clock)
     key_usage: KeyUsage = field(default_factory=KeyUsage)
     # The API log's write buffer (api/request_log.py fills it).

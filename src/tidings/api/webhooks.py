@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import AfterValidator, Field, field_validator
 from pydantic.alias_generators import to_camel
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.api.deps import Ctx, account_for
@@ -22,8 +21,9 @@ from tidings.config import Settings
 from tidings.core.addresses import literal_ip
 from tidings.core.clock import MICROS, to_iso
 from tidings.core.headers import header_problem
-from tidings.core.masking import mask, mask_url, unmask_headers, unmask_url
+from tidings.core.masking import mask, unmask_headers
 from tidings.core.retry import check_schedule
+from tidings.core.sealing import open_webhook, seal_webhook
 from tidings.core.signing import new_secret
 from tidings.ids import new_id
 from tidings.store import webhooks as store
@@ -170,10 +170,11 @@ class ReplayOut(ApiOut):
     count: int = Field(description="Notifications queued again (same ids, new attempts)")
 
 
-def _fields(row: Row[Any]) -> dict[str, Any]:
+def _fields(row: Any) -> dict[str, Any]:
+    """Response fields of an opened webhook row, secret-bearing values masked."""
     return {
         "id": row.id,
-        "url": mask_url(row.url),
+        "url": row.url,
         "event_types": row.event_types,
         "description": row.description,
         "category": row.category,
@@ -193,7 +194,7 @@ def _fields(row: Row[Any]) -> dict[str, Any]:
     }
 
 
-def _out(row: Row[Any]) -> WebhookOut:
+def _out(row: Any) -> WebhookOut:
     return WebhookOut(**_fields(row))
 
 
@@ -216,11 +217,12 @@ def _check_headers(headers: dict[str, str], brand: str) -> None:
             raise ApiError(422, problem, field=f"headers.{name}")
 
 
-async def _existing(conn: AsyncConnection, account_id: str, webhook_id: str) -> Row[Any]:
+async def _existing(conn: AsyncConnection, ctx: Ctx, account_id: str, webhook_id: str) -> Any:
+    """The account's webhook with its secrets readable, or a 404."""
     row = await store.get(conn, account_id, webhook_id)
     if row is None:
         raise not_found("webhook", webhook_id)
-    return row
+    return open_webhook(row, ctx.keyring)
 
 
 async def _ensure_url_free(
@@ -232,38 +234,52 @@ async def _ensure_url_free(
 
 @router.post("", status_code=201, response_model=WebhookCreated)
 async def create_webhook(body: WebhookFields, ctx: Ctx, account_id: Write) -> WebhookCreated:
-    _check_target(body.url, ctx.settings)
-    _check_headers(body.headers, ctx.settings.brand)
+    values = _prepared(body.model_dump(), None, ctx)
     now = ctx.clock.now()
     webhook_id = new_id("wh")
     secret = new_secret()
     async with ctx.db.write() as conn:
-        await _ensure_url_free(conn, account_id, body.url)
+        await _ensure_url_free(conn, account_id, values["url"])
         await conn.execute(
             webhooks.insert().values(
-                id=webhook_id,
-                account_id=account_id,
-                url=body.url,
-                description=body.description,
-                category=body.category,
-                event_types=body.event_types,
-                headers=body.headers,
-                secret=secret,
-                ssl_verification_disabled=body.ssl_verification_disabled,
-                status=body.status,
-                format=body.format,
-                signature_scheme=body.signature_scheme,
-                username=body.username,
-                password=body.password,
-                retry_schedule=body.retry_schedule,
-                rate_limit=body.rate_limit,
-                ordered=body.ordered,
-                created_at=now,
-                updated_at=now,
+                seal_webhook(
+                    {
+                        **values,
+                        "id": webhook_id,
+                        "account_id": account_id,
+                        "secret": secret,
+                        "created_at": now,
+                        "updated_at": now,
+                    },
+                    ctx.keyring,
+                )
             )
         )
-        row = await _existing(conn, account_id, webhook_id)
+        row = await _existing(conn, ctx, account_id, webhook_id)
     return WebhookCreated(**_fields(row), secret=secret)
+
+
+def _prepared(changes: dict[str, Any], current: Any, ctx: Ctx) -> dict[str, Any]:
+    """Checked, ready-to-store values: URL credentials move to username/password (which are
+    encrypted at rest), and masked values sent back as they were shown keep the stored ones."""
+    if "url" in changes:
+        parts = urlsplit(changes["url"])
+        if parts.username is not None or parts.password is not None:
+            changes["url"] = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+            if parts.username and changes.get("username") is None:
+                changes["username"] = unquote(parts.username)
+            if parts.password and changes.get("password") is None:
+                changes["password"] = unquote(parts.password)
+        _check_target(changes["url"], ctx.settings)
+    if "headers" in changes:
+        if current is not None:
+            changes["headers"] = unmask_headers(changes["headers"], current.headers)
+        _check_headers(changes["headers"], ctx.settings.brand)
+    for field in ("username", "password"):
+        stored = getattr(current, field, None)
+        if changes.get(field) and stored and changes[field] == mask(stored):
+            changes[field] = stored
+    return changes
 
 
 @router.get("", response_model=Page[WebhookOut])
@@ -282,39 +298,34 @@ async def list_webhooks(
         query = query.where(webhooks.c.category == category)
     async with ctx.db.read() as conn:
         rows, next_cursor = await fetch_page(conn, query, webhooks.c.id, limit, cursor)
-    return Page(data=[_out(r) for r in rows], next_cursor=next_cursor)
+    return Page(data=[_out(open_webhook(r, ctx.keyring)) for r in rows], next_cursor=next_cursor)
 
 
 @router.get("/{webhook_id}", response_model=WebhookOut)
 async def get_webhook(webhook_id: str, ctx: Ctx, account_id: Read) -> WebhookOut:
     async with ctx.db.read() as conn:
-        return _out(await _existing(conn, account_id, webhook_id))
+        return _out(await _existing(conn, ctx, account_id, webhook_id))
 
 
 async def _update(
     ctx: Ctx, account_id: str, webhook_id: str, changes: dict[str, Any]
 ) -> WebhookOut:
     async with ctx.db.write() as conn:
-        row = await _existing(conn, account_id, webhook_id)
+        row = await _existing(conn, ctx, account_id, webhook_id)
+        changes = _prepared(changes, row, ctx)
         if "url" in changes:
-            changes["url"] = unmask_url(changes["url"], row.url)
-            _check_target(changes["url"], ctx.settings)
             await _ensure_url_free(conn, account_id, changes["url"], except_id=webhook_id)
-        if "headers" in changes:
-            changes["headers"] = unmask_headers(changes["headers"], row.headers)
-            _check_headers(changes["headers"], ctx.settings.brand)
-        for field in ("username", "password"):
-            # A masked value sent back as it was shown keeps the stored one.
-            current = getattr(row, field)
-            if changes.get(field) and current and changes[field] == mask(current):
-                changes[field] = current
         if changes.get("status") == "Active":
             changes["disabled_reason"] = None
         elif changes.get("status") == "Disabled" and row.status != "Disabled":
             changes["disabled_reason"] = "manual"
         changes["updated_at"] = ctx.clock.now()
-        await conn.execute(webhooks.update().where(webhooks.c.id == row.id).values(**changes))
-        return _out(await _existing(conn, account_id, webhook_id))
+        await conn.execute(
+            webhooks.update()
+            .where(webhooks.c.id == row.id)
+            .values(seal_webhook(changes, ctx.keyring))
+        )
+        return _out(await _existing(conn, ctx, account_id, webhook_id))
 
 
 @router.put("/{webhook_id}", response_model=WebhookOut)
@@ -352,7 +363,7 @@ async def delete_webhook(webhook_id: str, ctx: Ctx, account_id: Write) -> Respon
     """Delete the webhook. Its notifications stay in the log; those still pending end failed."""
     now = ctx.clock.now()
     async with ctx.db.write() as conn:
-        row = await _existing(conn, account_id, webhook_id)
+        row = await _existing(conn, ctx, account_id, webhook_id)
         await conn.execute(webhooks.delete().where(webhooks.c.id == row.id))
         await conn.execute(
             notifications.update()
@@ -372,7 +383,7 @@ async def delete_webhook(webhook_id: str, ctx: Ctx, account_id: Write) -> Respon
 @router.get("/{webhook_id}/secret", response_model=SecretOut)
 async def get_webhook_secret(webhook_id: str, ctx: Ctx, account_id: Write) -> SecretOut:
     async with ctx.db.read() as conn:
-        row = await _existing(conn, account_id, webhook_id)
+        row = await _existing(conn, ctx, account_id, webhook_id)
     return SecretOut(secret=row.secret)
 
 
@@ -386,14 +397,19 @@ async def roll_webhook_secret(
     expires_at = now + int(body.expires_in * MICROS)
     secret = new_secret()
     async with ctx.db.write() as conn:
-        row = await _existing(conn, account_id, webhook_id)
+        row = await _existing(conn, ctx, account_id, webhook_id)
         live = [s for s in row.old_secrets or [] if s["expiresAt"] > now]
         if expires_at > now:
             live.append({"secret": row.secret, "expiresAt": expires_at})
         await conn.execute(
             webhooks.update()
             .where(webhooks.c.id == row.id)
-            .values(secret=secret, old_secrets=live or None, updated_at=now)
+            .values(
+                {
+                    **seal_webhook({"secret": secret, "old_secrets": live or None}, ctx.keyring),
+                    "updated_at": now,
+                }
+            )
         )
     return SecretRolled(secret=secret, previous_secret_expires_at=to_iso(expires_at))
 
@@ -405,7 +421,7 @@ async def replay_webhook(webhook_id: str, body: ReplayIn, ctx: Ctx, account_id: 
     now = ctx.clock.now()
     statuses = ("failed", "succeeded") if body.status == "all" else (body.status,)
     async with ctx.db.write() as conn:
-        row = await _existing(conn, account_id, webhook_id)
+        row = await _existing(conn, ctx, account_id, webhook_id)
         result = await conn.execute(
             notifications.update()
             .where(

@@ -19,9 +19,9 @@ def live_secrets(webhook: Any, now: int) -> list[str]:
     return [webhook.secret, *old]
 
 
-def build(job: Job, brand: str, now: int) -> tuple[dict[str, str], bytes]:
-    webhook = job.webhook
-    assert webhook is not None
+def build(job: Job, webhook: Any, brand: str, now: int) -> tuple[dict[str, str], bytes]:
+    """Body and headers of one attempt; ``webhook`` is the job's webhook with its secrets
+    opened (see core/sealing.py)."""
     body = envelope.build(
         webhook.format,
         job.notification_id,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
@@ -67,18 +68,14 @@ class Sender:
         try:
             parts = urlsplit(url)
             check_host(parts.hostname or "", self._policy)
-            auth = None
             if username is not None:
-                # Credentials given as fields win over any in the URL.
-                auth = aiohttp.BasicAuth(username, password or "")
-                url = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+                headers = {**headers, "Authorization": basic_auth(username, password or "")}
             async with self._session.post(
                 url,
                 data=body,
                 headers=headers,
                 allow_redirects=False,
                 ssl=verify_ssl,
-                auth=auth,
             ) as resp:
                 raw = await resp.content.read(RESPONSE_BODY_LIMIT)
                 return Response(
@@ -104,3 +101,7 @@ class Sender:
 
 def _since(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)
+
+
+def basic_auth(username: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()

@@ -17,6 +17,7 @@ from tidings.core.durations import parse_duration
 from tidings.core.jsonbytes import dumps
 from tidings.core.masking import mask_url
 from tidings.core.retry import next_delay, parse_retry_after
+from tidings.core.sealing import open_webhook
 from tidings.delivery import request
 from tidings.delivery.sender import Response, Sender
 from tidings.ids import new_id
@@ -167,9 +168,10 @@ class Worker:
             return
         if job.send_at is not None:
             await asyncio.sleep(max(0.0, (job.send_at - self.ctx.clock.now()) / MICROS))
+        webhook = open_webhook(webhook, self.ctx.keyring)
         now = self.ctx.clock.now()
         assert self._sender is not None
-        headers, body = request.build(job, self.ctx.settings.brand, now)
+        headers, body = request.build(job, webhook, self.ctx.settings.brand, now)
         response = await self._sender.post(
             webhook.url,
             headers,

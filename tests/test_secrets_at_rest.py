@@ -1,0 +1,146 @@
+"""Secrets are encrypted at rest: no plaintext in any table, deliveries still carry the real
+values, and the master key can be rotated under a running service."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import stat
+import subprocess
+import sys
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+from standardwebhooks.webhooks import Webhook
+
+from tests.conftest import make_settings
+from tests.receiver import Receiver
+from tests.server import RunningServer
+from tidings.store.tables import metadata
+
+HEADER_SECRET = "partner-header-secret-value-77"
+PASSWORD = "basic-auth-password-91"
+URL_PASSWORD = "url-embedded-password-53"
+
+
+def _dump(url: str) -> str:
+    """Every row of every table, as text."""
+
+    async def main() -> str:
+        engine = create_async_engine(url)
+        parts: list[str] = []
+        async with engine.connect() as conn:
+            for table in metadata.sorted_tables:
+                for row in await conn.execute(sa.select(table)):
+                    parts.append(repr(tuple(row)))
+        await engine.dispose()
+        return "\n".join(parts)
+
+    return asyncio.run(main())
+
+
+def _account(server: RunningServer) -> httpx.Client:
+    auth = {"Authorization": f"Bearer {server.operator_key}"}
+    account = httpx.post(f"{server.base_url}/v1/accounts", json={"name": "A"}, headers=auth)
+    key = httpx.post(
+        f"{server.base_url}/v1/api-keys",
+        json={},
+        headers={**auth, "Tidings-Account": account.json()["id"]},
+    ).json()["key"]
+    client = httpx.Client(base_url=server.base_url, headers={"X-Api-Key": key}, timeout=30)
+    assert client.post("/v1/event-types", json={"name": "order.paid"}).status_code == 201
+    return client
+
+
+def test_no_plaintext_secret_in_any_table(own_database: str, tmp_path: Path) -> None:
+    settings = make_settings(own_database, tmp_path)
+    with RunningServer(settings) as server, closing(_account(server)) as client, Receiver() as rx:
+        hook = client.post(
+            "/v1/webhooks",
+            json={
+                "url": rx.url,
+                "headers": {"X-Partner-Secret": HEADER_SECRET},
+                "username": "partner",
+                "password": PASSWORD,
+            },
+        ).json()
+        old_secret = hook["secret"]
+        rolled = client.post(f"/v1/webhooks/{hook['id']}/secret/roll", json={"expiresIn": "1h"})
+        new_secret = rolled.json()["secret"]
+        url_hook = client.post(
+            "/v1/webhooks",
+            json={"url": rx.url.replace("127.0.0.1", f"user:{URL_PASSWORD}@127.0.0.1") + "2"},
+        ).json()
+        assert URL_PASSWORD not in str(url_hook)
+        client.post("/v1/events", json={"eventType": "order.paid", "eventData": {"n": 1}})
+        received = rx.wait(2)
+        dump = _dump(server.settings.resolved_database_url())
+
+    for secret in (old_secret, new_secret, HEADER_SECRET, PASSWORD, URL_PASSWORD):
+        assert secret not in dump
+        assert secret.removeprefix("whsec_") not in dump
+    # ...while the receiver got the real values.
+    by_path = {r.path: r for r in received}
+    signed = by_path["/hook"]
+    assert signed.headers["X-Partner-Secret"] == HEADER_SECRET
+    expected = base64.b64encode(f"partner:{PASSWORD}".encode()).decode()
+    assert signed.headers["Authorization"] == f"Basic {expected}"
+    for secret in (old_secret, new_secret):
+        Webhook(secret).verify(signed.body, signed.headers)
+    from_url = by_path["/hook2"]
+    expected = base64.b64encode(f"user:{URL_PASSWORD}".encode()).decode()
+    assert from_url.headers["Authorization"] == f"Basic {expected}"
+
+
+def test_key_file_is_private_and_announced(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIDINGS_")}
+    data_dir = tmp_path / "data"
+    subprocess.run(
+        [sys.executable, "-m", "tidings", "migrate", "--data-dir", str(data_dir)],
+        env=env,
+        check=True,
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "tidings", "rotate-master-key", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    key_file = data_dir / "master.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+
+def test_rotation_keeps_every_secret_readable(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    settings = make_settings(f"sqlite:///{data_dir / 'tidings.db'}", data_dir)
+    with RunningServer(settings) as server, closing(_account(server)) as client:
+        hook = client.post(
+            "/v1/webhooks",
+            json={"url": "https://partner.example/hook", "headers": {"X-Sig": HEADER_SECRET}},
+        ).json()
+        before = _dump(server.settings.resolved_database_url())
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TIDINGS_")}
+        result = subprocess.run(
+            [sys.executable, "-m", "tidings", "rotate-master-key", "--data-dir", str(data_dir)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "Re-encrypted 1 webhooks" in result.stdout
+        after = _dump(server.settings.resolved_database_url())
+        assert before != after
+        # The running server reads values sealed under the key it did not start with.
+        secret = client.get(f"/v1/webhooks/{hook['id']}/secret")
+        assert secret.json()["secret"] == hook["secret"]
+        listed: dict[str, Any] = client.get(f"/v1/webhooks/{hook['id']}").json()
+        assert listed["headers"]["X-Sig"].endswith(HEADER_SECRET[-4:])
+    assert HEADER_SECRET not in after and hook["secret"] not in after
