@@ -25,6 +25,7 @@ from tidings.api.request_log import RequestLog
 from tidings.config import Settings
 from tidings.context import Context
 from tidings.core.clock import Clock
+from tidings.core.rate_limit import TokenBuckets
 from tidings.delivery.worker import Worker
 from tidings.scheduler import Scheduler
 from tidings.store.db import Database
@@ -50,7 +51,12 @@ def create_app(
         db = Database(settings.resolved_database_url())
         keyring, _source = master_key.load(settings)
         ctx = Context(
-            settings=settings, db=db, clock=clock or Clock(), resolver=resolver, keyring=keyring
+            settings=settings,
+            db=db,
+            clock=clock or Clock(),
+            resolver=resolver,
+            keyring=keyring,
+            key_buckets=TokenBuckets(settings.key_rate_limit, settings.key_rate_burst),
         )
         worker = Worker(ctx) if run_worker else None
         if worker:

@@ -64,6 +64,12 @@ class Settings(BaseSettings):
 
     # API limits.
     max_body_bytes: int = 256 * 1024
+    # Requests per second per API key (token bucket, per process); 0 turns it off.
+    key_rate_limit: float = Field(default=1000.0, ge=0)
+    key_rate_burst: float = Field(default=2000.0, ge=1)
+    max_webhooks_per_account: int = Field(default=100, ge=1)
+    max_event_types_per_webhook: int = Field(default=500, ge=1)
+    max_headers_per_webhook: int = Field(default=50, ge=0)
     # Deepest nesting accepted in event data (objects and arrays).
     max_json_depth: int = 64
 

@@ -10,6 +10,7 @@ from aiohttp.abc import AbstractResolver
 from tidings.config import Settings
 from tidings.core.clock import Clock
 from tidings.core.crypto import Keyring
+from tidings.core.rate_limit import TokenBuckets
 from tidings.key_usage import KeyUsage
 from tidings.store.db import Database
 from tidings.store.log_writer import LogWriter
@@ -27,5 +28,7 @@ class Context:
     request_log: LogWriter = field(default_factory=LogWriter)
     # Called after new notifications commit, so an idle worker starts at once.
     wake_worker: Callable[[], None] = lambda: None
+    # Per-key request rate limit (set from the settings at start).
+    key_buckets: TokenBuckets = field(default_factory=lambda: TokenBuckets(0, 1))
     # Name resolution for deliveries (tests swap in a resolver whose answers they control).
     resolver: AbstractResolver | None = None

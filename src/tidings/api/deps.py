@@ -12,6 +12,7 @@ from fastapi import Depends, Header, Request
 from tidings.api.errors import ApiError
 from tidings.context import Context
 from tidings.core import permissions
+from tidings.core.rate_limit import TokenBuckets
 from tidings.store import accounts as store
 from tidings.store import event_types
 
@@ -87,6 +88,13 @@ async def authenticate(
             if await store.get_account(conn, tidings_account) is None:
                 raise ApiError(404, f"account {tidings_account!r} not found")
             account_id = tidings_account
+    wait = ctx.key_buckets.take(row.id, now / 1_000_000)
+    if wait:
+        raise ApiError(
+            429,
+            f"too many requests with this API key: at most {ctx.settings.key_rate_limit:g}/s",
+            headers={"Retry-After": TokenBuckets.retry_after(wait)},
+        )
     ctx.key_usage.touch(row.id, now)
     # For the API log (see api/request_log.py): who made this request, for which account.
     request.state.key_id = row.id

@@ -40,6 +40,13 @@ class BodyLimit:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        if body and scope["path"].startswith("/v1/") and not _is_json(scope):
+            await error_response(
+                415,
+                "the body must be JSON: send Content-Type: application/json",
+                [{"field": "Content-Type", "message": "must be application/json"}],
+            )(scope, receive, send)
+            return
         delivered = False
 
         async def replay() -> Message:
@@ -87,3 +94,11 @@ class NulGuard:
                 )(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            media = value.split(b";", 1)[0].strip().lower()
+            return media == b"application/json" or media.endswith(b"+json")
+    return False

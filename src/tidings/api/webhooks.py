@@ -240,6 +240,13 @@ async def create_webhook(body: WebhookFields, ctx: Ctx, account_id: Write) -> We
     secret = new_secret()
     async with ctx.db.write() as conn:
         await _ensure_url_free(conn, account_id, values["url"])
+        if await store.count(conn, account_id) >= ctx.settings.max_webhooks_per_account:
+            raise ApiError(
+                422,
+                f"this account has {ctx.settings.max_webhooks_per_account} webhooks, the most "
+                "allowed (TIDINGS_MAX_WEBHOOKS_PER_ACCOUNT)",
+                field="webhooks",
+            )
         await conn.execute(
             webhooks.insert().values(
                 seal_webhook(
@@ -271,6 +278,17 @@ def _prepared(changes: dict[str, Any], current: Any, ctx: Ctx) -> dict[str, Any]
             if parts.password and changes.get("password") is None:
                 changes["password"] = unquote(parts.password)
         _check_target(changes["url"], ctx.settings)
+    limits = ctx.settings
+    if len(changes.get("event_types") or []) > limits.max_event_types_per_webhook:
+        raise ApiError(
+            422,
+            f"at most {limits.max_event_types_per_webhook} event types per webhook",
+            field="eventTypes",
+        )
+    if len(changes.get("headers") or {}) > limits.max_headers_per_webhook:
+        raise ApiError(
+            422, f"at most {limits.max_headers_per_webhook} headers per webhook", field="headers"
+        )
     if "headers" in changes:
         if current is not None:
             changes["headers"] = unmask_headers(changes["headers"], current.headers)

@@ -36,3 +36,10 @@ async def active_for(conn: AsyncConnection, account_id: str, event_type: str) ->
     )
     rows = (await conn.execute(query)).all()
     return [r for r in rows if not r.event_types or event_type in r.event_types]  # type: ignore[misc]
+
+
+async def count(conn: AsyncConnection, account_id: str) -> int:
+    query = (
+        sa.select(sa.func.count()).select_from(webhooks).where(webhooks.c.account_id == account_id)
+    )
+    return int((await conn.execute(query)).scalar_one())
