@@ -58,21 +58,23 @@ def create_app(
             keyring=keyring,
             key_buckets=TokenBuckets(settings.key_rate_limit, settings.key_rate_burst),
         )
-        worker = Worker(ctx) if run_worker else None
+        worker = Worker(ctx) if run_worker and settings.role in ("worker", "all") else None
         if worker:
             ctx.wake_worker = worker.wake
             await worker.start()
         app.state.ctx = ctx
         ctx.key_usage.start(db, interval=5.0)
         ctx.request_log.start(db)
-        scheduler = Scheduler(ctx)
-        scheduler.start()
+        scheduler = Scheduler(ctx) if settings.role in ("scheduler", "all") else None
+        if scheduler:
+            scheduler.start()
         try:
             yield
         finally:
             if worker:
                 await worker.stop()
-            await scheduler.stop()
+            if scheduler:
+                await scheduler.stop()
             # Requests have all been answered by now: write the last of their log records.
             await ctx.request_log.stop()
             await ctx.key_usage.stop(db)

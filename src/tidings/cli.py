@@ -76,6 +76,10 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port \\[env: TIDINGS_PORT]")] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
+    role: Annotated[
+        str | None,
+        typer.Option(help="api, worker, scheduler or all \\[env: TIDINGS_ROLE]"),
+    ] = None,
     migrate_first: Annotated[
         bool, typer.Option("--migrate/--no-migrate", help="Upgrade the schema before serving")
     ] = True,
@@ -88,7 +92,11 @@ def serve(
     from tidings.store.db import Database
     from tidings.store.migrate import upgrade
 
-    settings = settings_with(host=host, port=port, data_dir=data_dir, database_url=database_url)
+    if role is not None and role not in ("api", "worker", "scheduler", "all"):
+        raise typer.BadParameter("use api, worker, scheduler or all", param_hint="--role")
+    settings = settings_with(
+        host=host, port=port, data_dir=data_dir, database_url=database_url, role=role
+    )
     logs.configure(settings.log_level)
     url = settings.resolved_database_url()
     if migrate_first:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("tidings-data")
     # Empty means the embedded SQLite file in ``data_dir``.
     database_url: str = ""
+    # What this process runs: the API, the delivery worker, the scheduler, or all three.
+    role: Literal["api", "worker", "scheduler", "all"] = "all"
     log_level: str = "info"
 
     # A known operator key to install at start (automation); otherwise one is generated once.

@@ -30,5 +30,7 @@ class Context:
     wake_worker: Callable[[], None] = lambda: None
     # Per-key request rate limit (set from the settings at start).
     key_buckets: TokenBuckets = field(default_factory=lambda: TokenBuckets(0, 1))
+    # When this process's worker last went round its loop (time.monotonic); None: no worker.
+    worker_heartbeat: float | None = None
     # Name resolution for deliveries (tests swap in a resolver whose answers they control).
     resolver: AbstractResolver | None = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import time
 from collections import Counter
 
 import structlog
@@ -94,6 +95,7 @@ class Worker:
 
     async def _claim_loop(self) -> None:
         while not self._stopping:
+            self.ctx.worker_heartbeat = time.monotonic()
             try:
                 claimed = await self._claim_some()
             except Exception:

@@ -1,0 +1,42 @@
+"""Operations endpoints: /healthz says the process is up, /readyz that it can work."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import make_settings
+from tests.server import RunningServer
+
+
+def test_readyz_checks_database_migrations_and_worker(server: RunningServer) -> None:
+    response = httpx.get(f"{server.base_url}/readyz")
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "status": "ready",
+        "checks": {"database": "ok", "migrations": "ok", "worker": "ok"},
+    }
+    assert httpx.get(f"{server.base_url}/healthz").json()["status"] == "ok"
+
+
+def test_api_role_runs_no_worker(own_database: str, tmp_path: Path) -> None:
+    settings = make_settings(own_database, tmp_path, role="api")
+    with RunningServer(settings) as running:
+        response = httpx.get(f"{running.base_url}/readyz")
+    assert response.status_code == 200
+    assert "worker" not in response.json()["checks"]
+
+
+def test_readyz_is_503_when_the_schema_is_behind(tmp_path: Path) -> None:
+    db_file = tmp_path / "tidings.db"
+    settings = make_settings(f"sqlite:///{db_file}", tmp_path)
+    with RunningServer(settings) as running:
+        with sqlite3.connect(db_file) as conn:
+            conn.execute("UPDATE alembic_version SET version_num = '0001'")
+        response = httpx.get(f"{running.base_url}/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "not ready"
+    assert body["checks"]["migrations"].startswith("at 0001")
