@@ -7,6 +7,7 @@ import asyncio
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,18 +55,27 @@ def postgres_url() -> Iterator[str]:
     asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture
-def own_database(backend: str, tmp_path: Path) -> Iterator[str]:
-    """A database of the backend's kind for one test alone, so that no other server's worker
-    claims its notifications."""
+@contextmanager
+def fresh_database(backend: str, directory: Path) -> Iterator[str]:
+    """A new, empty database of the backend's kind, dropped afterwards."""
     if backend.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'own.db'}"
+        yield f"sqlite:///{directory / 'own.db'}"
         return
     name = f"tidings_own_{secrets.token_hex(4)}"
     asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
     base, _, _ = PG_URL.rpartition("/")
-    yield f"{base}/{name}"
-    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    try:
+        yield f"{base}/{name}"
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def own_database(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A database of the backend's kind for one test alone, so that no other server's worker
+    claims its notifications."""
+    with fresh_database(backend, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

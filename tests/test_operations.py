@@ -40,3 +40,29 @@ def test_readyz_is_503_when_the_schema_is_behind(tmp_path: Path) -> None:
     body = response.json()
     assert body["status"] == "not ready"
     assert body["checks"]["migrations"].startswith("at 0001")
+
+
+def test_metrics_in_prometheus_format(server: RunningServer, client: httpx.Client) -> None:
+    assert client.post("/v1/event-types", json={"name": "metric.test"}).status_code == 201
+    assert (
+        client.post("/v1/events", json={"eventType": "metric.test", "eventData": {}}).status_code
+        == 202
+    )
+    response = httpx.get(f"{server.base_url}/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    for name in (
+        "tidings_events_published_total",
+        "tidings_notifications_total",
+        "tidings_attempt_duration_seconds_bucket",
+        "tidings_due_notifications",
+        "tidings_oldest_due_seconds",
+        "tidings_open_circuit_breakers",
+        "tidings_worker_heartbeat_age_seconds",
+    ):
+        assert name in text, name
+    published = [
+        line for line in text.splitlines() if line.startswith("tidings_events_published_total")
+    ]
+    assert float(published[0].split()[-1]) >= 1

@@ -161,7 +161,12 @@ async def get_api_key(key_id: str, ctx: Ctx, access: Read) -> ApiKeyOut:
     return ApiKeyOut(**key_fields(ctx, row))
 
 
-@router.post("/{key_id}/roll", status_code=201, response_model=ApiKeyCreated)
+@router.post(
+    "/{key_id}/roll",
+    status_code=201,
+    response_model=ApiKeyCreated,
+    responses={409: {"description": "The key is revoked"}},
+)
 async def roll_api_key(key_id: str, body: RollIn, ctx: Ctx, access: Write) -> ApiKeyCreated:
     """A new key with the same type and permissions. The old one keeps working for
     ``expiresIn``, then answers 401 saying it expired."""

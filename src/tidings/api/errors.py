@@ -3,18 +3,34 @@ for bad input."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger("tidings.api")
 
-_TYPES = {
+ErrorType = Literal[
+    "invalid_request",
+    "authentication_error",
+    "permission_error",
+    "not_found",
+    "method_not_allowed",
+    "conflict",
+    "payload_too_large",
+    "unsupported_media_type",
+    "validation_error",
+    "rate_limited",
+    "internal_error",
+]
+
+_TYPES: dict[int, ErrorType] = {
     400: "invalid_request",
     401: "authentication_error",
     403: "permission_error",
@@ -79,7 +95,8 @@ def _validation_response(exc: RequestValidationError) -> Response:
     if any(e.get("type") == "json_invalid" for e in errors):
         ctx = errors[0].get("ctx") or {}
         reason = ctx.get("error", "could not be parsed")
-        return error_response(400, f"Malformed JSON body: {reason}", [{"field": "body"}])
+        message = f"Malformed JSON body: {reason}"
+        return error_response(400, message, [{"field": "body", "message": message}])
     details = []
     for err in errors:
         field = _field_of(tuple(err.get("loc", ())))
@@ -94,6 +111,8 @@ def _validation_response(exc: RequestValidationError) -> Response:
 
 
 def install(app: FastAPI) -> None:
+    document(app)
+
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> Response:
         return error_response(exc.status, exc.message, exc.details, exc.headers)
@@ -113,3 +132,92 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", path=request.url.path)
         return error_response(500, "internal error; the request id is in the logs")
+
+
+# --- the OpenAPI description of errors --------------------------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    field: str = Field(description="The field, parameter or header at fault, e.g. headers.X-Foo")
+    message: str
+
+
+class ErrorInfo(BaseModel):
+    type: ErrorType
+    message: str
+    details: list[ErrorDetail]
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: a 4xx naming what is wrong (a 5xx is a bug)."""
+
+    error: ErrorInfo
+
+
+# Why each status can happen; which operations answer which is decided by ``error_codes``.
+_WHY = {
+    400: "Malformed JSON body, a NUL in the query string, or an operator key without the "
+    "Tidings-Account header this call needs",
+    401: "No API key, or an unknown, expired or revoked one",
+    403: "The API key lacks the permission this call needs",
+    404: "Not found (also when Tidings-Account names an unknown account)",
+    413: "The body is larger than TIDINGS_MAX_BODY_BYTES",
+    415: "The body is not application/json",
+    422: "A field, parameter or header is invalid; the details name each",
+    429: "Too many requests with this API key; Retry-After says when to try again",
+}
+
+
+def error_codes(path: str, method: str, operation: dict[str, Any]) -> set[int]:
+    """The error statuses an operation can answer, from the middleware and dependencies every
+    route goes through. An operation declares its own others (409, say) where it is defined."""
+    api = path.startswith("/v1/")
+    codes = {400}  # a NUL in the query string, on any path (limits.NulGuard)
+    if api:  # every /v1 call authenticates (deps.authenticate) and checks a permission
+        codes |= {401, 403, 404, 429}
+    if method in ("post", "put", "patch"):  # limits.BodyLimit reads (and checks) every body
+        codes |= {413, 415} if api else {413}
+    if operation.get("parameters") or operation.get("requestBody"):
+        codes.add(422)
+    return codes
+
+
+def document(app: FastAPI) -> None:
+    """Describe in the OpenAPI document every error each operation can answer, with the error
+    body; FastAPI's own 422 schema (``HTTPValidationError``) is not what the API answers."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            _describe_errors(generate())
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _describe_errors(schema: dict[str, Any]) -> None:
+    ref_template = "#/components/schemas/{model}"
+    _, top = models_json_schema([(ErrorBody, "serialization")], ref_template=ref_template)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    components.update(top["$defs"])
+    content = {"application/json": {"schema": {"$ref": ref_template.format(model="ErrorBody")}}}
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            for code in error_codes(path, method, operation):
+                # A route's own description is the more precise; FastAPI's 422 is replaced.
+                own = responses.get(str(code), {}).get("description") if code != 422 else None
+                responses[str(code)] = {"description": own or _WHY[code]}
+            for code, response in responses.items():
+                if code.startswith("4"):
+                    response["content"] = content
+            if "429" in responses:
+                responses["429"]["headers"] = {
+                    "Retry-After": {
+                        "description": "Seconds to wait before trying again",
+                        "schema": {"type": "integer"},
+                    }
+                }
+            operation["responses"] = dict(sorted(responses.items()))

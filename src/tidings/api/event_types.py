@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.api.deps import Caller, Ctx, allow_any_scope
 from tidings.api.errors import ApiError, not_found
-from tidings.api.model import ApiModel, ApiOut, Page
+from tidings.api.model import ApiModel, ApiOut, NotNull, Page
 from tidings.core.clock import to_iso
 from tidings.core.schemas import schema_problem
 from tidings.ids import new_id
@@ -62,7 +62,7 @@ class EventTypePatch(ApiModel):
     category: str | None = Field(default=None, max_length=200)
     description: str | None = Field(default=None, max_length=4000)
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
-    archived: bool | None = None
+    archived: Annotated[bool | None, NotNull] = None
 
     _schema_ok = field_validator("schema_")(_check_schema)
 
@@ -105,7 +105,12 @@ async def _own(conn: AsyncConnection, caller: Caller, name: str) -> Row[Any]:
     return row
 
 
-@router.post("", status_code=201, response_model=EventTypeOut)
+@router.post(
+    "",
+    status_code=201,
+    response_model=EventTypeOut,
+    responses={409: {"description": "An event type of this name exists"}},
+)
 async def create_event_type(body: EventTypeIn, ctx: Ctx, caller: Write) -> EventTypeOut:
     now = ctx.clock.now()
     async with ctx.db.write() as conn:

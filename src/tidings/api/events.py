@@ -14,6 +14,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tidings import metrics
 from tidings.api.deps import Access, Ctx, allow, in_categories
 from tidings.api.errors import ApiError, not_found
 from tidings.api.event_types import Name
@@ -27,7 +28,7 @@ from tidings.api.notifications import (
 )
 from tidings.api.timerange import From, To, within
 from tidings.core.clock import to_iso
-from tidings.core.jsonbytes import dumps, loads, payload_problem
+from tidings.core.jsonbytes import dumps, event_bytes, loads, payload_problem
 from tidings.core.schemas import data_problem
 from tidings.store import event_types as event_type_store
 from tidings.store import events as store
@@ -88,11 +89,16 @@ def _out(row: Row[Any], notifications: list[Row[Any]] | None) -> EventOut:
     )
 
 
-async def _validate(conn: AsyncConnection, access: Access, body: EventIn, max_depth: int) -> None:
+def _check_payload(body: EventIn, max_depth: int) -> bytes:
+    """The event data as it will be stored and sent, once it is known to be carriable."""
     problem = payload_problem(body.event_data, "eventData", max_depth)
     if problem:
         path, message = problem
         raise ApiError(422, f"{path}: {message}", details=[{"field": path, "message": message}])
+    return event_bytes(body.event_data)
+
+
+async def _validate(conn: AsyncConnection, access: Access, body: EventIn) -> None:
     event_type = await event_type_store.find(conn, access.account_id, body.event_type)
     if event_type is None:
         raise ApiError(
@@ -140,7 +146,12 @@ async def _replay(ctx: Ctx, account_id: str, key: str, request_hash: str) -> Eve
         return _out(row, await store.notifications_of(conn, row.id))
 
 
-@router.post("/v1/events", status_code=202, response_model=EventOut)
+@router.post(
+    "/v1/events",
+    status_code=202,
+    response_model=EventOut,
+    responses={409: {"description": "The Idempotency-Key was used with a different body"}},
+)
 async def publish_event(
     body: EventIn,
     ctx: Ctx,
@@ -150,6 +161,8 @@ async def publish_event(
     idempotency_key: Annotated[
         str | None,
         Header(
+            # An empty key is refused: it would be stored and then clash as any key does.
+            min_length=1,
             max_length=255,
             description="Retry-safe publishing: the same key and body return the first event",
         ),
@@ -162,12 +175,15 @@ async def publish_event(
         if replayed is not None:
             response.headers["Idempotent-Replayed"] = "true"
             return replayed
-    data = dumps(body.event_data)
+    data = _check_payload(body, ctx.settings.max_json_depth)
     now = ctx.clock.now()
     try:
         async with ctx.db.write() as conn:
-            await _validate(conn, access, body, ctx.settings.max_json_depth)
+            await _validate(conn, access, body)
             targets = await webhook_store.active_for(conn, account_id, body.event_type)
+            await webhook_store.lock_ordered(conn, [t.id for t in targets if t.ordered])
+            # Taken after the lock, so eventRaisedAt follows the ids' order.
+            now = ctx.clock.now()
             event_id, notifications = await store.insert_event(
                 conn,
                 account_id=account_id,
@@ -188,6 +204,7 @@ async def publish_event(
                 return replayed
         raise
     request.state.event_ids = [event_id]
+    metrics.EVENTS_PUBLISHED.inc()
     if notifications:
         ctx.wake_worker()
     return _published(event_id, body, idempotency_key, now, notifications, is_test=False)
@@ -230,10 +247,11 @@ async def publish_test_event(
     """Send an event to the named webhooks only, whether Active or Disabled and whatever
     their event-type filter: create a webhook Disabled, test it, then enable it."""
     account_id = access.account_id
+    data = _check_payload(body, ctx.settings.max_json_depth)
     now = ctx.clock.now()
     webhook_ids = list(dict.fromkeys(body.webhook_ids))
     async with ctx.db.write() as conn:
-        await _validate(conn, access, body, ctx.settings.max_json_depth)
+        await _validate(conn, access, body)
         for index, webhook_id in enumerate(webhook_ids):
             if await webhook_store.get(conn, account_id, webhook_id) is None:
                 raise ApiError(
@@ -243,7 +261,7 @@ async def publish_test_event(
             conn,
             account_id=account_id,
             event_type=body.event_type,
-            data=dumps(body.event_data),
+            data=data,
             webhook_ids=webhook_ids,
             now=now,
             is_test=True,

@@ -1,5 +1,5 @@
-"""``/healthz``: the process is up. ``/readyz``: it can do its work — the database answers,
-its schema is this version's, and the worker (where this process runs one) is going round."""
+"""Operations: ``/healthz`` (the process is up), ``/readyz`` (it can work: the database answers,
+its schema is this version's, the worker where it runs one is going round) and ``/metrics``."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from tidings import __version__
 from tidings.api.deps import Ctx
+from tidings.metrics import render
 from tidings.store.migrate import current_revision, head_revision
 
 router = APIRouter(tags=["operations"])
@@ -53,3 +55,14 @@ async def readyz(ctx: Ctx) -> JSONResponse:
         {"status": "ready" if ready else "not ready", "checks": checks},
         status_code=200 if ready else 503,
     )
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
+)
+async def metrics(ctx: Ctx) -> Response:
+    """Prometheus metrics: events published, notifications by outcome, attempt durations,
+    the due queue and its oldest entry, open circuit breakers, the worker heartbeat."""
+    return Response(await render(ctx), media_type=CONTENT_TYPE_LATEST)

@@ -8,6 +8,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
@@ -45,6 +46,16 @@ def _has_nul(value: Any) -> bool:
         return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
     return False
 
+
+def _without_null(schema: dict[str, Any]) -> None:
+    options = schema.pop("anyOf", [])
+    schema.update(next((o for o in options if o.get("type") != "null"), {}))
+    schema.pop("default", None)
+
+
+# A PATCH field that may be left out but not set to null (the handler refuses null, naming
+# it): the document offers no null. Validation is unchanged, so errors still name the field.
+NotNull = Field(json_schema_extra=_without_null)
 
 T = TypeVar("T")
 

@@ -15,13 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tidings.api.deps import Ctx, account_for
 from tidings.api.errors import ApiError, not_found
 from tidings.api.event_types import Name
-from tidings.api.model import ApiModel, ApiOut, ExpiresIn, Page
+from tidings.api.model import ApiModel, ApiOut, ExpiresIn, NotNull, Page
 from tidings.api.timerange import within
 from tidings.config import Settings
 from tidings.core.addresses import literal_ip
 from tidings.core.clock import MICROS, to_iso
 from tidings.core.headers import header_problem
-from tidings.core.masking import mask, unmask_headers
+from tidings.core.masking import MASK, mask, unmask_headers
 from tidings.core.retry import check_schedule
 from tidings.core.sealing import open_webhook, seal_webhook
 from tidings.core.signing import new_secret
@@ -37,6 +37,10 @@ Read = Annotated[str, Depends(account_for("webhooks", "read"))]
 Write = Annotated[str, Depends(account_for("webhooks", "write"))]
 
 Status = Literal["Active", "Disabled"]
+# The error statuses common to every call are documented in api/errors.py; this one is ours.
+URL_TAKEN: dict[int | str, dict[str, Any]] = {
+    409: {"description": "Another webhook of this account already uses this URL"}
+}
 
 
 def _check_url(url: str) -> str:
@@ -96,20 +100,20 @@ class WebhookFields(ApiModel):
 
 
 class WebhookPatch(ApiModel):
-    url: Annotated[str | None, Field(max_length=2048)] = None
-    event_types: list[Name] | None = Field(default=None, max_length=500)
+    url: Annotated[str | None, Field(max_length=2048), NotNull] = None
+    event_types: Annotated[list[Name] | None, NotNull] = Field(default=None, max_length=500)
     description: str | None = Field(default=None, max_length=4000)
     category: str | None = Field(default=None, max_length=200)
-    headers: dict[str, str] | None = Field(default=None, max_length=50)
-    ssl_verification_disabled: bool | None = None
-    status: Status | None = None
-    format: Format | None = None
-    signature_scheme: Scheme | None = None
+    headers: Annotated[dict[str, str] | None, NotNull] = Field(default=None, max_length=50)
+    ssl_verification_disabled: Annotated[bool | None, NotNull] = None
+    status: Annotated[Status | None, NotNull] = None
+    format: Annotated[Format | None, NotNull] = None
+    signature_scheme: Annotated[Scheme | None, NotNull] = None
     username: Credential | None = None
     password: Credential | None = None
     retry_schedule: Schedule | None = None
     rate_limit: int | None = Field(default=None, ge=1, le=100_000)
-    ordered: bool | None = None
+    ordered: Annotated[bool | None, NotNull] = None
 
     @field_validator("url")
     @classmethod
@@ -174,7 +178,7 @@ def _fields(row: Any) -> dict[str, Any]:
     """Response fields of an opened webhook row, secret-bearing values masked."""
     return {
         "id": row.id,
-        "url": row.url,
+        "url": _shown_url(row),
         "event_types": row.event_types,
         "description": row.description,
         "category": row.category,
@@ -192,6 +196,15 @@ def _fields(row: Any) -> dict[str, Any]:
         "created_at": to_iso(row.created_at),
         "last_modified_at": to_iso(row.updated_at),
     }
+
+
+def _shown_url(row: Any) -> str:
+    """The URL, with ``****:****@`` where basic-auth credentials apply (seed 003)."""
+    if not row.username:
+        return str(row.url)
+    parts = urlsplit(row.url)
+    userinfo = MASK + (f":{MASK}" if row.password else "")
+    return str(urlunsplit(parts._replace(netloc=f"{userinfo}@{parts.netloc}")))
 
 
 def _out(row: Any) -> WebhookOut:
@@ -232,7 +245,7 @@ async def _ensure_url_free(
         raise ApiError(409, "another webhook of this account already uses this URL", field="url")
 
 
-@router.post("", status_code=201, response_model=WebhookCreated)
+@router.post("", status_code=201, response_model=WebhookCreated, responses=URL_TAKEN)
 async def create_webhook(body: WebhookFields, ctx: Ctx, account_id: Write) -> WebhookCreated:
     values = _prepared(body.model_dump(), None, ctx)
     now = ctx.clock.now()
@@ -273,9 +286,10 @@ def _prepared(changes: dict[str, Any], current: Any, ctx: Ctx) -> dict[str, Any]
         parts = urlsplit(changes["url"])
         if parts.username is not None or parts.password is not None:
             changes["url"] = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-            if parts.username and changes.get("username") is None:
+            # Credentials shown masked (****) and sent back unchanged keep the stored ones.
+            if parts.username and changes.get("username") is None and parts.username != MASK:
                 changes["username"] = unquote(parts.username)
-            if parts.password and changes.get("password") is None:
+            if parts.password and changes.get("password") is None and parts.password != MASK:
                 changes["password"] = unquote(parts.password)
         _check_target(changes["url"], ctx.settings)
     limits = ctx.settings
@@ -346,7 +360,7 @@ async def _update(
         return _out(await _existing(conn, ctx, account_id, webhook_id))
 
 
-@router.put("/{webhook_id}", response_model=WebhookOut)
+@router.put("/{webhook_id}", response_model=WebhookOut, responses=URL_TAKEN)
 async def replace_webhook(
     webhook_id: str, body: WebhookFields, ctx: Ctx, account_id: Write
 ) -> WebhookOut:
@@ -354,7 +368,7 @@ async def replace_webhook(
     return await _update(ctx, account_id, webhook_id, body.model_dump())
 
 
-@router.patch("/{webhook_id}", response_model=WebhookOut)
+@router.patch("/{webhook_id}", response_model=WebhookOut, responses=URL_TAKEN)
 async def patch_webhook(
     webhook_id: str, body: WebhookPatch, ctx: Ctx, account_id: Write
 ) -> WebhookOut:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from email.utils import parsedate_to_datetime
 
 from tidings.core.durations import parse_duration
 
@@ -23,14 +24,19 @@ def next_delay(
     return delay
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header in delta-seconds form; None otherwise."""
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds a ``Retry-After`` header asks to wait: delta-seconds or an HTTP date (``now``
+    is the current time in epoch seconds); None when absent or unreadable."""
     if not value:
         return None
     try:
         seconds = float(value.strip())
     except ValueError:
-        return None
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - now
+        except (TypeError, ValueError, IndexError):
+            return None
+        return max(seconds, 0.0)
     return seconds if seconds >= 0 else None
 
 

@@ -49,7 +49,8 @@ def build(job: Job, webhook: Any, brand: str, now: int) -> tuple[dict[str, str],
         }
     )
     if webhook.signature_scheme == "hmac-sha256-hex":
-        # One value only, so sign with the oldest live secret: a receiver keeps verifying
-        # until the roll's expiry, when the new secret takes over.
-        headers[f"X-{brand}-Signature"] = hex_signature(secrets[-1], body)
+        # One value only, so sign with the oldest live secret (rolls keep them in the order
+        # they were replaced): a receiver keeps verifying until the roll's expiry, then the
+        # next secret takes over, never an older one again.
+        headers[f"X-{brand}-Signature"] = hex_signature(secrets[1 if len(secrets) > 1 else 0], body)
     return headers, body

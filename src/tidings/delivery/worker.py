@@ -12,10 +12,11 @@ from collections import Counter
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tidings import metrics
 from tidings.context import Context
 from tidings.core.clock import MICROS, to_iso
 from tidings.core.durations import parse_duration
-from tidings.core.jsonbytes import dumps
+from tidings.core.jsonbytes import event_bytes
 from tidings.core.masking import mask_url
 from tidings.core.retry import next_delay, parse_retry_after
 from tidings.core.sealing import open_webhook
@@ -202,7 +203,7 @@ class Worker:
                     schedule,
                     job.retry_index,
                     settings.retry_jitter,
-                    parse_retry_after(response.retry_after),
+                    parse_retry_after(response.retry_after, self.ctx.clock.now() / MICROS),
                 )
             )
             if delay is None:
@@ -228,6 +229,13 @@ class Worker:
         )
 
     def _push(self, outcome: Outcome) -> None:
+        if outcome.attempted:
+            metrics.ATTEMPTS.labels(
+                "succeeded" if outcome.status == "succeeded" else "failed"
+            ).inc()
+            metrics.ATTEMPT_SECONDS.observe(outcome.duration_ms / 1000)
+        if outcome.status != "pending":
+            metrics.NOTIFICATIONS_DONE.labels(outcome.status).inc()
         self._outcomes.append(outcome)
         self._outcomes_ready.set()
 
@@ -271,7 +279,7 @@ class Worker:
                 "disabledAt": to_iso(now),
             }
             made += await publish_operational(
-                conn, row.account_id, "webhook.disabled", dumps(data), now
+                conn, row.account_id, "webhook.disabled", event_bytes(data), now
             )
         for outcome in recorded.failed:
             if outcome.event_type in OPERATIONAL:
@@ -286,7 +294,7 @@ class Worker:
                 "failedAt": to_iso(outcome.attempted_at),
             }
             made += await publish_operational(
-                conn, outcome.account_id, "notification.failed", dumps(data), now
+                conn, outcome.account_id, "notification.failed", event_bytes(data), now
             )
         return made
 

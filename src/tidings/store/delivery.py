@@ -147,6 +147,14 @@ async def claim(
         webhooks.select().where(webhooks.c.id.in_({c.webhook_id for c in claimed}))
     )
     by_webhook = {r.id: r for r in webhook_rows}
+    limited = sorted(i for i, w in by_webhook.items() if w.rate_limit)
+    if limited and conn.dialect.name == "postgresql":
+        # Rate slots come from the webhook row: lock it so two workers never hand out the
+        # same slot.
+        locked = await conn.execute(
+            webhooks.select().where(webhooks.c.id.in_(limited)).with_for_update()
+        )
+        by_webhook.update({r.id: r for r in locked})
     jobs = [
         Job(
             notification_id=c.id,
@@ -188,10 +196,10 @@ async def _apply_limits(
         again_at = now
         change: dict[str, Any] = {}
         if webhook.consecutive_failures >= health.breaker_threshold:
-            # Half-open breaker: one probe; the others wait for its answer.
+            # Half-open breaker: one probe; the others stay due, held back by the reopened
+            # breaker until the probe's answer (a success releases them at once).
             allowed = min(allowed, 1)
-            again_at = now + health.probe_interval
-            change["breaker_open_until"] = again_at
+            change["breaker_open_until"] = now + health.probe_interval
         take = group[: max(allowed, 0)]
         rest = group[len(take) :]
         if webhook.rate_limit:

@@ -31,7 +31,7 @@ async def url_taken(
 
 async def active_for(conn: AsyncConnection, account_id: str, event_type: str) -> list[Row[Any]]:
     """The account's Active webhooks subscribed to ``event_type`` (an empty list means all)."""
-    query = sa.select(webhooks.c.id, webhooks.c.event_types).where(
+    query = sa.select(webhooks.c.id, webhooks.c.event_types, webhooks.c.ordered).where(
         sa.and_(webhooks.c.account_id == account_id, webhooks.c.status == "Active")
     )
     rows = (await conn.execute(query)).all()
@@ -43,3 +43,13 @@ async def count(conn: AsyncConnection, account_id: str) -> int:
         sa.select(sa.func.count()).select_from(webhooks).where(webhooks.c.account_id == account_id)
     )
     return int((await conn.execute(query)).scalar_one())
+
+
+async def lock_ordered(conn: AsyncConnection, webhook_ids: list[str]) -> None:
+    """Serialize publishing to ordered webhooks, so that event ids (made after the lock) are
+    in commit order and a worker never sees a later event before an earlier one commits.
+    SQLite's single writer already does this; PostgreSQL takes a transaction-scoped lock."""
+    if conn.dialect.name != "postgresql":
+        return
+    for webhook_id in sorted(webhook_ids):  # one order everywhere: no deadlocks
+        await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(webhook_id))))

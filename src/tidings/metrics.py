@@ -1,0 +1,67 @@
+"""Prometheus metrics. Counters and histograms are this process's; the queue gauges are read
+from the database at scrape time, so they are the same whichever process is scraped."""
+
+from __future__ import annotations
+
+import time
+
+import sqlalchemy as sa
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from tidings.context import Context
+from tidings.store.tables import notifications, webhooks
+
+REGISTRY = CollectorRegistry()
+
+EVENTS_PUBLISHED = Counter(
+    "tidings_events_published_total", "Events accepted and committed", registry=REGISTRY
+)
+NOTIFICATIONS_DONE = Counter(
+    "tidings_notifications_total",
+    "Notifications that reached an outcome",
+    ["outcome"],
+    registry=REGISTRY,
+)
+ATTEMPTS = Counter("tidings_attempts_total", "Delivery attempts", ["outcome"], registry=REGISTRY)
+ATTEMPT_SECONDS = Histogram(
+    "tidings_attempt_duration_seconds",
+    "Time from sending a delivery to its answer",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30),
+    registry=REGISTRY,
+)
+_DUE = Gauge("tidings_due_notifications", "Pending notifications due now", registry=REGISTRY)
+_OLDEST = Gauge(
+    "tidings_oldest_due_seconds", "Age of the oldest due notification", registry=REGISTRY
+)
+_BREAKERS = Gauge(
+    "tidings_open_circuit_breakers", "Webhooks whose breaker is open", registry=REGISTRY
+)
+_HEARTBEAT = Gauge(
+    "tidings_worker_heartbeat_age_seconds",
+    "Seconds since this process's worker went round its loop (absent without a worker)",
+    registry=REGISTRY,
+)
+
+
+async def render(ctx: Context) -> bytes:
+    now = ctx.clock.now()
+    due = sa.and_(notifications.c.status == "pending", notifications.c.next_attempt_at <= now)
+    async with ctx.db.read() as conn:
+        count, oldest = (
+            await conn.execute(
+                sa.select(sa.func.count(), sa.func.min(notifications.c.next_attempt_at)).where(due)
+            )
+        ).one()
+        breakers = (
+            await conn.execute(
+                sa.select(sa.func.count())
+                .select_from(webhooks)
+                .where(webhooks.c.breaker_open_until > now)
+            )
+        ).scalar_one()
+    _DUE.set(count)
+    _OLDEST.set(max(0.0, (now - oldest) / 1_000_000) if oldest is not None else 0.0)
+    _BREAKERS.set(breakers)
+    if ctx.worker_heartbeat is not None:
+        _HEARTBEAT.set(time.monotonic() - ctx.worker_heartbeat)
+    return generate_latest(REGISTRY)
