@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import make_settings
 from tests.helpers import wait_for_notification
+from tests.partner import open_account
 from tests.receiver import Receiver, Reply
 from tests.server import RunningServer
 
@@ -27,16 +28,7 @@ def start(own_database: str, tmp_path: Path) -> Iterator[Any]:
         settings = make_settings(own_database, tmp_path, **overrides)
         running = RunningServer(settings).__enter__()
         servers.append(running)
-        auth = {"Authorization": f"Bearer {running.operator_key}"}
-        account = httpx.post(
-            f"{running.base_url}/v1/accounts", json={"name": "A"}, headers=auth
-        ).json()
-        key = httpx.post(
-            f"{running.base_url}/v1/api-keys",
-            json={},
-            headers={**auth, "Tidings-Account": account["id"]},
-        ).json()["key"]
-        client = httpx.Client(base_url=running.base_url, headers={"X-Api-Key": key}, timeout=30)
+        client = open_account(running)
         clients.append(client)
         assert client.post("/v1/event-types", json={"name": "order.paid"}).status_code == 201
         return client

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import make_settings
+from tests.partner import open_account
 from tests.server import RunningServer
 
 
@@ -42,17 +42,10 @@ def test_json_with_charset_and_vendor_types_is_accepted(client: httpx.Client) ->
 def limited(own_database: str, tmp_path: Path) -> Iterator[Any]:
     servers: list[RunningServer] = []
 
-    def _start(**overrides: Any) -> tuple[RunningServer, str]:
+    def _start(**overrides: Any) -> tuple[RunningServer, httpx.Client]:
         running = RunningServer(make_settings(own_database, tmp_path, **overrides)).__enter__()
         servers.append(running)
-        auth = {"Authorization": f"Bearer {running.operator_key}"}
-        account = httpx.post(f"{running.base_url}/v1/accounts", json={"name": "A"}, headers=auth)
-        key = httpx.post(
-            f"{running.base_url}/v1/api-keys",
-            json={},
-            headers={**auth, "Tidings-Account": account.json()["id"]},
-        ).json()["key"]
-        return running, key
+        return running, open_account(running)
 
     yield _start
     for running in servers:
@@ -60,8 +53,8 @@ def limited(own_database: str, tmp_path: Path) -> Iterator[Any]:
 
 
 def test_per_key_rate_limit_answers_429_with_retry_after(limited: Any) -> None:
-    running, key = limited(key_rate_limit=2, key_rate_burst=3)
-    with httpx.Client(base_url=running.base_url, headers={"X-Api-Key": key}) as client:
+    running, client = limited(key_rate_limit=2, key_rate_burst=3)
+    with client:
         statuses = [client.get("/v1/webhooks").status_code for _ in range(6)]
         assert statuses[:3] == [200, 200, 200]
         assert 429 in statuses[3:]
@@ -75,10 +68,10 @@ def test_per_key_rate_limit_answers_429_with_retry_after(limited: Any) -> None:
 
 
 def test_counts_are_bounded_by_settings(limited: Any) -> None:
-    running, key = limited(
+    _running, client = limited(
         max_webhooks_per_account=2, max_event_types_per_webhook=3, max_headers_per_webhook=2
     )
-    with closing(httpx.Client(base_url=running.base_url, headers={"X-Api-Key": key})) as client:
+    with client:
         too_many_types = client.post(
             "/v1/webhooks",
             json={"url": "https://example.com/a", "eventTypes": ["a", "b", "c", "d"]},

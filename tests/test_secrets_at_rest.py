@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from standardwebhooks.webhooks import Webhook
 
 from tests.conftest import make_settings
+from tests.partner import open_account
 from tests.receiver import Receiver
 from tests.server import RunningServer
 from tidings.store.tables import metadata
@@ -45,14 +46,7 @@ def _dump(url: str) -> str:
 
 
 def _account(server: RunningServer) -> httpx.Client:
-    auth = {"Authorization": f"Bearer {server.operator_key}"}
-    account = httpx.post(f"{server.base_url}/v1/accounts", json={"name": "A"}, headers=auth)
-    key = httpx.post(
-        f"{server.base_url}/v1/api-keys",
-        json={},
-        headers={**auth, "Tidings-Account": account.json()["id"]},
-    ).json()["key"]
-    client = httpx.Client(base_url=server.base_url, headers={"X-Api-Key": key}, timeout=30)
+    client = open_account(server)
     assert client.post("/v1/event-types", json={"name": "order.paid"}).status_code == 201
     return client
 

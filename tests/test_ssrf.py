@@ -15,6 +15,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 
 from tests.conftest import make_settings
 from tests.helpers import wait_for_notification
+from tests.partner import open_account
 from tests.receiver import Receiver
 from tests.server import RunningServer
 from tidings.core.addresses import AddressPolicy, literal_ip
@@ -133,14 +134,7 @@ def guarded(own_database: str, tmp_path: Path) -> Iterator[Any]:
         )
         running = RunningServer(settings, resolver=resolver).__enter__()
         servers.append(running)
-        auth = {"Authorization": f"Bearer {running.operator_key}"}
-        account = httpx.post(f"{running.base_url}/v1/accounts", json={"name": "A"}, headers=auth)
-        key = httpx.post(
-            f"{running.base_url}/v1/api-keys",
-            json={},
-            headers={**auth, "Tidings-Account": account.json()["id"]},
-        ).json()["key"]
-        client = httpx.Client(base_url=running.base_url, headers={"X-Api-Key": key}, timeout=30)
+        client = open_account(running)
         clients.append(client)
         assert client.post("/v1/event-types", json={"name": "order.paid"}).status_code == 201
         return client
