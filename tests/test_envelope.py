@@ -6,12 +6,14 @@ import json
 
 import orjson
 
-from tidings.core.envelope import full
+from tidings.core.envelope import build
 
 
 def test_full_envelope_is_compact_json_with_the_stored_data() -> None:
     data = {"amount": "0.5", "currency": "ETH", "note": "naïve ☕", "nested": {"a": [1, 2]}}
-    body = full("ntf_1", "wh_1", "payment.updated", "2024-06-21T09:31:35.692Z", orjson.dumps(data))
+    body = build(
+        "full", "ntf_1", "wh_1", "payment.updated", "2024-06-21T09:31:35.692Z", orjson.dumps(data)
+    )
     parsed = json.loads(body)
     assert parsed == {
         "id": "ntf_1",

@@ -32,9 +32,3 @@ def build(
         }
     )
     return head[:-1] + b',"eventData":' + data + b"}"
-
-
-def full(
-    notification_id: str, webhook_id: str, event_type: str, raised_at: str, data: bytes
-) -> bytes:
-    return build("full", notification_id, webhook_id, event_type, raised_at, data)

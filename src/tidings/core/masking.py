@@ -28,8 +28,3 @@ def mask_url(url: str) -> str:
     host = parts.netloc.rpartition("@")[2]
     userinfo = MASK + (":" + MASK if parts.password is not None else "")
     return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}"))
-
-
-def unmask_url(new: str, current: str) -> str:
-    """A URL sent back exactly as it was shown keeps its stored credentials."""
-    return current if new == mask_url(current) and new != current else new

@@ -69,13 +69,6 @@ async def by_idempotency_key(conn: AsyncConnection, account_id: str, key: str) -
     return (await conn.execute(query)).first()
 
 
-async def get(conn: AsyncConnection, account_id: str, event_id: str) -> Row[Any] | None:
-    query = events.select().where(
-        sa.and_(events.c.id == event_id, events.c.account_id == account_id)
-    )
-    return (await conn.execute(query)).first()
-
-
 async def notifications_of(conn: AsyncConnection, event_id: str) -> list[Row[Any]]:
     query = (
         notifications.select()
