@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from aiohttp.abc import AbstractResolver
 
 from tests.conftest import make_settings
 from tests.server import RunningServer
@@ -46,6 +47,32 @@ def own_server(
         open_account(server) as client,
     ):
         yield client
+
+
+@contextmanager
+def server_starter(database_url: str, data_dir: Path) -> Iterator[Callable[..., httpx.Client]]:
+    """Start servers with extra settings on demand (each with an "order.paid" event type and
+    a fresh account); all stop when the block ends. One at a time per database: a second
+    server's worker would claim the same rows."""
+    with ExitStack() as stack:
+
+        def start(
+            resolver: AbstractResolver | None = None,
+            clock: Clock | None = None,
+            **settings: Any,
+        ) -> httpx.Client:
+            running = stack.enter_context(
+                RunningServer(
+                    make_settings(database_url, data_dir, **settings),
+                    clock=clock,
+                    resolver=resolver,
+                )
+            )
+            client = stack.enter_context(closing(open_account(running)))
+            add_event_type(client, "order.paid")
+            return client
+
+        yield start
 
 
 def add_event_type(client: httpx.Client, name: str) -> str:

@@ -10,34 +10,16 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import make_settings
 from tests.helpers import wait_for_notification
-from tests.partner import open_account
+from tests.partner import server_starter
 from tests.receiver import Receiver, Reply
-from tests.server import RunningServer
 
 
 @pytest.fixture
 def start(own_database: str, tmp_path: Path) -> Iterator[Any]:
     """Start a server with extra settings; returns a client for a fresh account on it."""
-    # One server at a time per database: a second one's worker would claim the same rows.
-    servers: list[RunningServer] = []
-    clients: list[httpx.Client] = []
-
-    def _start(**overrides: Any) -> httpx.Client:
-        settings = make_settings(own_database, tmp_path, **overrides)
-        running = RunningServer(settings).__enter__()
-        servers.append(running)
-        client = open_account(running)
-        clients.append(client)
-        assert client.post("/v1/event-types", json={"name": "order.paid"}).status_code == 201
-        return client
-
-    yield _start
-    for client in clients:
-        client.close()
-    for running in servers:
-        running.__exit__(None, None, None)
+    with server_starter(own_database, tmp_path) as starter:
+        yield starter
 
 
 def _send(client: httpx.Client, url: str) -> str:

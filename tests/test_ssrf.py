@@ -9,15 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from tests.conftest import make_settings
 from tests.helpers import wait_for_notification
-from tests.partner import open_account
+from tests.partner import server_starter
 from tests.receiver import Receiver
-from tests.server import RunningServer
 from tidings.core.addresses import AddressPolicy, literal_ip
 from tidings.delivery.guard import GuardedResolver, RefusedAddress
 
@@ -123,27 +120,12 @@ def test_name_with_one_private_address_among_several_is_refused() -> None:
 
 @pytest.fixture
 def guarded(own_database: str, tmp_path: Path) -> Iterator[Any]:
-    """Start a server with the guard on and a scripted resolver; returns a client for an
-    account on it."""
-    servers: list[RunningServer] = []
-    clients: list[httpx.Client] = []
-
-    def _start(resolver: AbstractResolver | None = None, **overrides: Any) -> httpx.Client:
-        settings = make_settings(
-            own_database, tmp_path, **{"allow_private_networks": False, **overrides}
+    """Start a server with the guard on (and maybe a scripted resolver); returns a client for
+    an account on it."""
+    with server_starter(own_database, tmp_path) as starter:
+        yield lambda resolver=None, **overrides: starter(
+            resolver, **{"allow_private_networks": False, **overrides}
         )
-        running = RunningServer(settings, resolver=resolver).__enter__()
-        servers.append(running)
-        client = open_account(running)
-        clients.append(client)
-        assert client.post("/v1/event-types", json={"name": "order.paid"}).status_code == 201
-        return client
-
-    yield _start
-    for client in clients:
-        client.close()
-    for running in servers:
-        running.__exit__(None, None, None)
 
 
 def test_api_refuses_every_hostile_literal_url(guarded: Any) -> None:

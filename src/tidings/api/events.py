@@ -176,7 +176,6 @@ async def publish_event(
             response.headers["Idempotent-Replayed"] = "true"
             return replayed
     data = _check_payload(body, ctx.settings.max_json_depth)
-    now = ctx.clock.now()
     try:
         async with ctx.db.write() as conn:
             await _validate(conn, access, body)

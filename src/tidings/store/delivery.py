@@ -339,18 +339,11 @@ async def _record_health(
         failures[o.webhook_id] = (count + 1, since)
         if o.status_code == 410:
             gone.add(o.webhook_id)
-    for_reset = recovered - set(failures)
-    if for_reset:
+    if recovered:
+        # A success resets the count; failures after it in this batch count again below.
         await conn.execute(
             webhooks.update()
-            .where(webhooks.c.id.in_(for_reset))
-            .values(consecutive_failures=0, failing_since=None, breaker_open_until=None)
-        )
-    if recovered & set(failures):
-        # A success then failures in one batch: start counting again from those failures.
-        await conn.execute(
-            webhooks.update()
-            .where(webhooks.c.id.in_(recovered & set(failures)))
+            .where(webhooks.c.id.in_(recovered))
             .values(consecutive_failures=0, failing_since=None, breaker_open_until=None)
         )
     if failures:
