@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve migrate test lint format bench clean
+.PHONY: install serve migrate test lint format bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,15 +25,21 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
+# The suite on two processes (its tests mostly wait on servers and receivers), then the
+# resilience tests alone: they restart PostgreSQL, which the others must not see.
 test: lint ## Lint, type-check and run the suite (SQLite, and PostgreSQL when reachable)
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 -m "not resilience"
+	$(BIN)/pytest -m resilience
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
-bench: $(STAMP) ## Publish N events to a local receiver; print deliveries/s and latency
-	$(BIN)/python bench/delivery.py
+bench: $(STAMP) ## Issue 8's benchmark on this machine: one table (bench/run.py --help)
+	$(BIN)/python bench/run.py
+
+bench-quick: $(STAMP) ## The same with small counts, under a minute; fails only if a run breaks
+	$(BIN)/python bench/run.py --quick
 
 clean:
 	rm -rf $(VENV) tidings-data .pytest_cache .mypy_cache .ruff_cache

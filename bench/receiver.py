@@ -1,37 +1,87 @@
-"""A fast webhook receiver for the benchmark, in its own process: answers 200 at once and
-remembers when each notification id arrived (GET /stats returns them)."""
+"""Receivers run by the benchmark in processes of their own.
+
+    receiver.py serve PORT LOG   # aiohttp.web: 200 "ok" to everything, one LOG line per request
+    receiver.py hang PORT        # accepts connections and never answers
+
+The aiohttp receiver is the fallback where nginx is not installed. It writes the same lines as
+the nginx receiver's access log: ``<unix time> <webhook-id header or -> <path>``, buffered and
+flushed every 0.2 s."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sys
 import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TextIO
 
 from aiohttp import web
 
-arrivals: dict[str, float] = {}
+from common import use_uvloop
 
 
-async def hook(request: web.Request) -> web.Response:
-    await request.read()
-    arrivals.setdefault(request.headers.get("webhook-id", ""), time.time())
-    return web.Response(text="ok")
+def serve(port: int, log: Path) -> None:
+    lines: list[str] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        await request.read()
+        lines.append(f"{time.time():.6f} {request.headers.get('webhook-id', '-')} {request.path}\n")
+        return web.Response(text="ok")
+
+    async def flush_loop(out: TextIO) -> None:
+        while True:
+            await asyncio.sleep(0.2)
+            if lines:
+                chunk, lines[:] = "".join(lines), []
+                out.write(chunk)
+                out.flush()
+
+    async def background(_app: web.Application) -> AsyncIterator[None]:
+        with log.open("a") as out:
+            task = asyncio.create_task(flush_loop(out))
+            yield
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            out.write("".join(lines))
+
+    app = web.Application(client_max_size=1024**2)
+    app.cleanup_ctx.append(background)
+    app.router.add_route("*", "/{tail:.*}", hook)
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
 
 
-async def stats(_request: web.Request) -> web.Response:
-    return web.json_response(arrivals)
+def hang(port: int) -> None:
+    """A receiver that accepts, reads, and never answers: every delivery runs to the sender's
+    timeout."""
+    held: list[asyncio.StreamWriter] = []
 
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+        with contextlib.suppress(ConnectionError):
+            while await reader.read(65536):
+                pass
+        held.remove(writer)
 
-async def reset(_request: web.Request) -> web.Response:
-    arrivals.clear()
-    return web.Response(text="ok")
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", port, backlog=1024)
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
 
 
 def main() -> None:
-    app = web.Application()
-    app.router.add_post("/hook", hook)
-    app.router.add_get("/stats", stats)
-    app.router.add_post("/reset", reset)
-    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None)
+    use_uvloop()
+    command, port = sys.argv[1], int(sys.argv[2])
+    if command == "serve":
+        serve(port, Path(sys.argv[3]))
+    elif command == "hang":
+        hang(port)
+    else:
+        raise SystemExit(__doc__)
 
 
 if __name__ == "__main__":

@@ -22,18 +22,21 @@ T = TypeVar("T")
 
 def open_account(server: RunningServer, name: str = "Partner") -> httpx.Client:
     """A new account on ``server`` and a client holding its secret key."""
-    auth = {"Authorization": f"Bearer {server.operator_key}"}
-    created = httpx.post(f"{server.base_url}/v1/accounts", json={"name": name}, headers=auth)
+    return open_account_at(server.base_url, server.operator_key, name)
+
+
+def open_account_at(base_url: str, operator_key: str, name: str = "Partner") -> httpx.Client:
+    """A new account on the server at ``base_url`` and a client holding its secret key."""
+    auth = {"Authorization": f"Bearer {operator_key}"}
+    created = httpx.post(f"{base_url}/v1/accounts", json={"name": name}, headers=auth)
     assert created.status_code == 201, created.text
     key = httpx.post(
-        f"{server.base_url}/v1/api-keys",
+        f"{base_url}/v1/api-keys",
         json={"name": "backend"},
         headers={**auth, "Tidings-Account": created.json()["id"]},
     )
     assert key.status_code == 201, key.text
-    return httpx.Client(
-        base_url=server.base_url, headers={"X-Api-Key": key.json()["key"]}, timeout=30
-    )
+    return httpx.Client(base_url=base_url, headers={"X-Api-Key": key.json()["key"]}, timeout=30)
 
 
 @contextmanager

@@ -32,7 +32,11 @@ class Receiver:
     def __init__(self, *replies: Reply | int, default: Reply | int = 200) -> None:
         self.requests: list[Received] = []
         self._script: deque[Reply] = deque(_reply(r) for r in replies)
-        self._default = _reply(default)
+        # What it answers once the script is used up (a test may change it mid-run).
+        self.default = _reply(default)
+        # The most requests it was answering at once.
+        self.max_in_flight = 0
+        self._in_flight = 0
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -68,9 +72,14 @@ class Receiver:
             self.requests.append(
                 Received(request.path, dict(request.headers), body, time.monotonic())
             )
-            reply = self._script.popleft() if self._script else self._default
-        if reply.delay:
-            await asyncio.sleep(reply.delay)
+            reply = self._script.popleft() if self._script else self.default
+        self._in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        try:
+            if reply.delay:
+                await asyncio.sleep(reply.delay)
+        finally:
+            self._in_flight -= 1
         return web.Response(status=reply.status, text=reply.body, headers=reply.headers)
 
     def _run(self) -> None:

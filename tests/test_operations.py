@@ -42,6 +42,18 @@ def test_readyz_is_503_when_the_schema_is_behind(tmp_path: Path) -> None:
     assert body["checks"]["migrations"].startswith("at 0001")
 
 
+def test_readyz_stays_ready_when_a_newer_release_migrated_first(tmp_path: Path) -> None:
+    # A rolling upgrade: the new release's `tidings migrate` ran; old processes keep serving.
+    db_file = tmp_path / "tidings.db"
+    settings = make_settings(f"sqlite:///{db_file}", tmp_path)
+    with RunningServer(settings) as running:
+        with sqlite3.connect(db_file) as conn:
+            conn.execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+        response = httpx.get(f"{running.base_url}/readyz")
+    assert response.status_code == 200, response.text
+    assert response.json()["checks"]["migrations"] == "ok"
+
+
 def test_metrics_in_prometheus_format(server: RunningServer, client: httpx.Client) -> None:
     assert client.post("/v1/event-types", json={"name": "metric.test"}).status_code == 201
     assert (
@@ -60,6 +72,10 @@ def test_metrics_in_prometheus_format(server: RunningServer, client: httpx.Clien
         "tidings_oldest_due_seconds",
         "tidings_open_circuit_breakers",
         "tidings_worker_heartbeat_age_seconds",
+        "tidings_scheduler_leader",
+        "tidings_notifications_in_flight",
+        "tidings_leases_released_total",
+        "tidings_database_up",
     ):
         assert name in text, name
     published = [

@@ -26,6 +26,7 @@ from tidings.core.crypto import Keyring, new_key
 from tidings.ids import new_id, new_request_id
 from tidings.scheduler import run_retention
 from tidings.store.db import Database
+from tidings.store.migrate import upgrade
 from tidings.store.tables import attempts, events, logs, notifications
 
 DAY = 86400 * MICROS
@@ -226,12 +227,16 @@ def test_zero_keeps_forever(server: RunningServer, tmp_path: Path) -> None:
 
 
 def test_the_server_runs_retention_by_itself(
-    backend: str, tmp_path: Path, settings_for_test: dict[str, Any]
+    own_database: str, tmp_path: Path, settings_for_test: dict[str, Any]
 ) -> None:
+    # A database of its own: on PostgreSQL, the one scheduler that runs is whichever process
+    # took the lock first, and the suite's shared server would be that one.
     rows = Rows()
     rows.add(logs, _log(NOW - 11 * DAY), "log_old")
     rows.add(logs, _log(NOW - 9 * DAY), "log_young")
-    settings = make_settings(backend, tmp_path, **{**settings_for_test, "retention_interval": 0.2})
+    settings = make_settings(
+        own_database, tmp_path, **{**settings_for_test, "retention_interval": 0.2}
+    )
     url = settings.resolved_database_url()
 
     async def insert() -> None:
@@ -248,6 +253,7 @@ def test_the_server_runs_retention_by_itself(
         finally:
             await db.dispose()
 
+    upgrade(url)  # the fresh database has no tables yet
     asyncio.run(insert())
     with RunningServer(settings, clock=FakeClock(start=NOW)):
         deadline = time.monotonic() + 10

@@ -20,8 +20,10 @@ from tidings.api import (
     notifications,
     webhooks,
 )
+from tidings.api.key_cache import KeyCache
 from tidings.api.limits import BodyLimit, NulGuard
 from tidings.api.request_log import RequestLog
+from tidings.api.routes_changed import RoutesChanged
 from tidings.config import Settings
 from tidings.context import Context
 from tidings.core.clock import Clock
@@ -29,6 +31,7 @@ from tidings.core.rate_limit import TokenBuckets
 from tidings.delivery.worker import Worker
 from tidings.scheduler import Scheduler
 from tidings.store.db import Database
+from tidings.store.wakeups import Wakeups
 
 DESCRIPTION = """Webhooks for your partners: API keys, signed and retried deliveries, an
 event-type catalog and a log of everything sent.
@@ -58,9 +61,23 @@ def create_app(
             keyring=keyring,
             key_buckets=TokenBuckets(settings.key_rate_limit, settings.key_rate_burst),
         )
+        if db.is_sqlite:
+            # No announcements reach this process on SQLite (a revoke with the CLI, say):
+            # look every key up, so that a revoke anywhere takes effect at once.
+            ctx.keys = KeyCache(ttl=0)
         worker = Worker(ctx) if run_worker and settings.role in ("worker", "all") else None
+        # Publishing wakes the local worker, and (PostgreSQL) every other one by NOTIFY.
+        wakeups = Wakeups(
+            db,
+            on_wake=worker.wake if worker else None,
+            on_keys_changed=ctx.keys.clear,
+            on_routes_changed=ctx.routes.clear,
+        )
+        ctx.wake_worker = wakeups.notify
+        ctx.keys.announce = wakeups.keys_changed
+        ctx.routes.announce = wakeups.routes_changed
+        wakeups.start()
         if worker:
-            ctx.wake_worker = worker.wake
             await worker.start()
         app.state.ctx = ctx
         ctx.key_usage.start(db, interval=5.0)
@@ -71,10 +88,13 @@ def create_app(
         try:
             yield
         finally:
+            # Stop claiming, finish or hand back what is in flight, then the rest.
             if worker:
                 await worker.stop()
             if scheduler:
                 await scheduler.stop()
+            await wakeups.stop()
+            await ctx.publisher.close()
             # Requests have all been answered by now: write the last of their log records.
             await ctx.request_log.stop()
             await ctx.key_usage.stop(db)
@@ -98,6 +118,7 @@ def create_app(
         logs,
     ):
         app.include_router(module.router)
+    app.add_middleware(RoutesChanged)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(NulGuard)
     # Outermost, so the guards' refusals are logged and carry X-Request-Id too.

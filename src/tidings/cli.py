@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -84,7 +88,10 @@ def serve(
         bool, typer.Option("--migrate/--no-migrate", help="Upgrade the schema before serving")
     ] = True,
 ) -> None:
-    """Serve the API and run the delivery worker in one process."""
+    """Serve the API, the delivery worker and the scheduler (--role: one of them, or all).
+
+    Every role answers /healthz, /readyz and /metrics on --port. SIGTERM or SIGINT: stop
+    claiming, finish in-flight deliveries (TIDINGS_SHUTDOWN_GRACE), exit 0."""
     from tidings import logs, master_key
     from tidings.app import create_app
     from tidings.bootstrap import ensure_operator_key
@@ -117,6 +124,7 @@ def serve(
         f"  API:   {base}  (docs: {base}/docs)",
         f"  Data:  {_where(settings)}",
         f"  Master key: {key_source}",
+        f"  Role:  {settings.role}",
     ]
     if new_key:
         lines += [
@@ -124,14 +132,30 @@ def serve(
             "  This key will not be shown again: store it somewhere safe now.",
         ]
     typer.echo("\n".join(lines))
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-    )
+    with _exit_zero_on_signals():
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            # Requests still running at SIGTERM get this long; then the worker gets as long.
+            timeout_graceful_shutdown=max(1, math.ceil(settings.shutdown_grace)),
+        )
+
+
+@contextlib.contextmanager
+def _exit_zero_on_signals() -> Iterator[None]:
+    """uvicorn handles SIGTERM and SIGINT with a graceful shutdown, then raises the signal
+    again for the handler that was there before it. Make that handler a no-op: a shutdown
+    that finished cleanly exits 0, as process managers expect."""
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @app.command("rotate-master-key")

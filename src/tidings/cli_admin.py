@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import sqlalchemy as sa
 import typer
 from pydantic import ValidationError
 from rich.console import Console
@@ -21,6 +22,7 @@ from tidings.core.durations import parse_expires_in
 from tidings.store import accounts as store
 from tidings.store.db import Database
 from tidings.store.tables import accounts, api_keys
+from tidings.store.wakeups import KEYS_CHANNEL
 
 accounts_app = typer.Typer(help="Create and list accounts.", no_args_is_help=True)
 keys_app = typer.Typer(help="Create, list, roll and revoke API keys.", no_args_is_help=True)
@@ -48,7 +50,12 @@ def _run(
         db = Database(settings.resolved_database_url())
         try:
             async with db.write() as conn:
-                return await work(conn, Clock().now())
+                result = await work(conn, Clock().now())
+                if not db.is_sqlite:
+                    # Running servers forget the keys they cached, at this commit
+                    # (store/wakeups.py); on SQLite they do not cache keys.
+                    await conn.execute(sa.text(f"NOTIFY {KEYS_CHANNEL}"))
+                return result
         finally:
             await db.dispose()
 

@@ -6,7 +6,7 @@ import ipaddress
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from tidings.core.addresses import AddressPolicy
@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     database_url: str = ""
     # What this process runs: the API, the delivery worker, the scheduler, or all three.
     role: Literal["api", "worker", "scheduler", "all"] = "all"
-    log_level: str = "info"
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
 
     # A known operator key to install at start (automation); otherwise one is generated once.
     operator_key: str | None = None
@@ -51,9 +51,14 @@ class Settings(BaseSettings):
     worker_concurrency: int = 128
     worker_batch_size: int = 256
     worker_poll_interval: float = 1.0
-    # How long a claimed notification stays leased before another worker may take it.
-    lease_seconds: float = 60.0
-    # Requests in flight to one webhook from one worker: a slow receiver cannot take them all.
+    # How long a claimed notification stays leased before another worker may take it (a
+    # crashed worker's notifications are delivered again after this).
+    lease_seconds: float = Field(default=60.0, gt=0)
+    # On SIGTERM/SIGINT, how long in-flight deliveries may finish before their leases are
+    # handed back unsent.
+    shutdown_grace: float = Field(default=10.0, ge=0)
+    # Requests in flight to one webhook, across every worker sharing the database: a slow
+    # receiver cannot take them all.
     webhook_concurrency: int = Field(default=32, ge=1)
     # Circuit breaker: after this many failures in a row a webhook's notifications wait
     # (keeping their attempts) while one probe per interval tests the receiver.
@@ -103,6 +108,22 @@ class Settings(BaseSettings):
         for item in items if isinstance(items, list) else []:
             ipaddress.ip_network(item, strict=False)  # a ValueError names the bad one
         return items
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _lease_outlasts_delivery(self) -> Settings:
+        # A lease that can run out while its delivery is still waiting for an answer would
+        # let a second worker send the same notification.
+        if self.lease_seconds <= self.delivery_timeout + 5:
+            raise ValueError(
+                f"lease_seconds ({self.lease_seconds}) must be more than delivery_timeout "
+                f"({self.delivery_timeout}) + 5 seconds"
+            )
+        return self
 
     def address_policy(self) -> AddressPolicy:
         return AddressPolicy.from_settings(self.allow_private_networks, self.allowed_networks)

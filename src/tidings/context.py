@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from aiohttp.abc import AbstractResolver
 
+from tidings.api.key_cache import KeyCache
+from tidings.api.route_cache import RouteCache
 from tidings.config import Settings
 from tidings.core.clock import Clock
 from tidings.core.crypto import Keyring
@@ -14,6 +16,7 @@ from tidings.core.rate_limit import TokenBuckets
 from tidings.key_usage import KeyUsage
 from tidings.store.db import Database
 from tidings.store.log_writer import LogWriter
+from tidings.store.publisher import Publisher
 
 
 @dataclass
@@ -34,3 +37,12 @@ class Context:
     worker_heartbeat: float | None = None
     # Name resolution for deliveries (tests swap in a resolver whose answers they control).
     resolver: AbstractResolver | None = None
+    # API keys as last authenticated (api/key_cache.py).
+    keys: KeyCache = field(default_factory=KeyCache)
+    # Where each account's events go, as last looked up (api/route_cache.py).
+    routes: RouteCache = field(default_factory=RouteCache)
+    # Publishing's writes, committed in groups (store/publisher.py).
+    publisher: Publisher = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.publisher = Publisher(self.db, self.clock)

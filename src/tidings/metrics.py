@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from tidings.context import Context
+from tidings.store.delivery import leases_held
 from tidings.store.tables import notifications, webhooks
 
 REGISTRY = CollectorRegistry()
@@ -29,6 +30,21 @@ ATTEMPT_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30),
     registry=REGISTRY,
 )
+SCHEDULER_LEADER = Gauge(
+    "tidings_scheduler_leader",
+    "1 while this process holds the scheduler lock and runs the periodic jobs",
+    registry=REGISTRY,
+)
+LEASES_RELEASED = Counter(
+    "tidings_leases_released_total",
+    "Claimed notifications handed back unsent at shutdown",
+    registry=REGISTRY,
+)
+_LEASED = Gauge(
+    "tidings_notifications_in_flight",
+    "Notifications leased by a worker right now (all processes)",
+    registry=REGISTRY,
+)
 _DUE = Gauge("tidings_due_notifications", "Pending notifications due now", registry=REGISTRY)
 _OLDEST = Gauge(
     "tidings_oldest_due_seconds", "Age of the oldest due notification", registry=REGISTRY
@@ -38,12 +54,29 @@ _BREAKERS = Gauge(
 )
 _HEARTBEAT = Gauge(
     "tidings_worker_heartbeat_age_seconds",
-    "Seconds since this process's worker went round its loop (absent without a worker)",
+    "Seconds since this process's worker went round its loop (0 in a process without one)",
     registry=REGISTRY,
 )
 
 
+_DATABASE_UP = Gauge(
+    "tidings_database_up", "1 when the database answered this scrape", registry=REGISTRY
+)
+
+
 async def render(ctx: Context) -> bytes:
+    try:
+        await _read_queue(ctx)
+        _DATABASE_UP.set(1)
+    except Exception:
+        # The process's own figures still matter while the database is away.
+        _DATABASE_UP.set(0)
+    if ctx.worker_heartbeat is not None:
+        _HEARTBEAT.set(time.monotonic() - ctx.worker_heartbeat)
+    return generate_latest(REGISTRY)
+
+
+async def _read_queue(ctx: Context) -> None:
     now = ctx.clock.now()
     due = sa.and_(notifications.c.status == "pending", notifications.c.next_attempt_at <= now)
     async with ctx.db.read() as conn:
@@ -59,9 +92,8 @@ async def render(ctx: Context) -> bytes:
                 .where(webhooks.c.breaker_open_until > now)
             )
         ).scalar_one()
+        leased = await leases_held(conn, now)
     _DUE.set(count)
+    _LEASED.set(leased)
     _OLDEST.set(max(0.0, (now - oldest) / 1_000_000) if oldest is not None else 0.0)
     _BREAKERS.set(breakers)
-    if ctx.worker_heartbeat is not None:
-        _HEARTBEAT.set(time.monotonic() - ctx.worker_heartbeat)
-    return generate_latest(REGISTRY)

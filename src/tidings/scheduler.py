@@ -1,24 +1,29 @@
 """Periodic housekeeping: today, retention (deleting old logs, attempts and events).
 
-The loop runs once at start (a process restarted more often than the interval must still
-clean up) and then every ``TIDINGS_RETENTION_INTERVAL``.
+Exactly one process runs it at a time (store/leader.py), once when it becomes the leader (a
+process restarted more often than the interval must still clean up) and then every
+``TIDINGS_RETENTION_INTERVAL``. Auto-disabling failing webhooks needs no periodic pass: it is
+decided when each failed attempt is recorded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import time
 
 import structlog
 
+from tidings import metrics
 from tidings.context import Context
 from tidings.core.clock import MICROS
 from tidings.store import retention
+from tidings.store.leader import Leadership
 
 log = structlog.get_logger("tidings.scheduler")
 
 DAY = 86400 * MICROS
+LEADER_TICK = 5.0
 
 
 async def run_retention(ctx: Context) -> dict[str, int]:
@@ -40,9 +45,12 @@ async def run_retention(ctx: Context) -> dict[str, int]:
 
 
 class Scheduler:
+    """Runs the periodic jobs in whichever one process holds the scheduler lock."""
+
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self._task: asyncio.Task[None] | None = None
+        self._leadership = Leadership(ctx.db)
 
     def start(self) -> None:
         if self.ctx.settings.retention_interval > 0:
@@ -53,25 +61,26 @@ class Scheduler:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-
-    @contextlib.asynccontextmanager
-    async def _leadership(self) -> AsyncIterator[bool]:
-        """Whether this process may run the periodic jobs now.
-
-        Issue 7 puts the one-scheduler-at-a-time rule here: take a PostgreSQL advisory lock
-        (``pg_try_advisory_lock``) and yield False when another process holds it. Until then
-        every process runs retention; that is safe, only redundant (deletes are idempotent).
-        """
-        yield True
+        await self._leadership.release()
+        metrics.SCHEDULER_LEADER.set(0)
 
     async def _loop(self) -> None:
+        interval = self.ctx.settings.retention_interval
+        # How soon a follower notices the leader is gone, and takes over.
+        tick = min(interval, LEADER_TICK)
+        next_run = 0.0
         while True:
-            try:
-                async with self._leadership() as leader:
-                    if leader:
-                        counts = await run_retention(self.ctx)
-                        if any(counts.values()):
-                            log.info("retention", **counts)
-            except Exception:
-                log.exception("retention failed; trying again at the next interval")
-            await asyncio.sleep(self.ctx.settings.retention_interval)
+            leader = await self._leadership.check()
+            metrics.SCHEDULER_LEADER.set(1 if leader else 0)
+            if leader and time.monotonic() >= next_run:
+                try:
+                    counts = await run_retention(self.ctx)
+                    if any(counts.values()):
+                        log.info("retention", **counts)
+                except Exception:
+                    log.exception("retention failed; trying again at the next interval")
+                next_run = time.monotonic() + interval
+            elif not leader:
+                # Whoever leads next runs the jobs at once: the old leader's interval is lost.
+                next_run = 0.0
+            await asyncio.sleep(tick)

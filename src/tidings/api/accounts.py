@@ -95,4 +95,5 @@ async def delete_account(account_id: str, ctx: Ctx, _op: Operator) -> Response:
         if await store.get_account(conn, account_id) is None:
             raise not_found("account", account_id)
         await store.delete_account(conn, account_id, now)
+    ctx.keys.changed()
     return Response(status_code=204)

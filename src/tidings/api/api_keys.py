@@ -182,6 +182,7 @@ async def roll_api_key(key_id: str, body: RollIn, ctx: Ctx, access: Write) -> Ap
         row, plaintext = await store.roll_key(
             conn, old, old_expires_at=old_expires_at, now=now, created_by=access.caller.key_id
         )
+    ctx.keys.changed()  # the old key's expiry is new
     return ApiKeyCreated(**key_fields(ctx, row), key=plaintext)
 
 
@@ -192,4 +193,5 @@ async def revoke_api_key(key_id: str, ctx: Ctx, access: Write) -> Response:
         if await store.get_key(conn, key_id, access.account_id) is None:
             raise not_found("API key", key_id)
         await store.revoke_key(conn, key_id, ctx.clock.now())
+    ctx.keys.changed()
     return Response(status_code=204)

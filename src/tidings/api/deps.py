@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -10,14 +10,15 @@ import sqlalchemy as sa
 from fastapi import Depends, Header, Request
 
 from tidings.api.errors import ApiError
+from tidings.api.key_cache import Found
 from tidings.context import Context
-from tidings.core import permissions
+from tidings.core import keys, permissions
 from tidings.core.rate_limit import TokenBuckets
 from tidings.store import accounts as store
 from tidings.store import event_types
 
 
-def get_context(request: Request) -> Context:
+async def get_context(request: Request) -> Context:
     ctx: Context = request.app.state.ctx
     return ctx
 
@@ -71,23 +72,22 @@ async def authenticate(
 ) -> Caller:
     plaintext = _presented_key(authorization, x_api_key)
     now = ctx.clock.now()
-    async with ctx.db.read() as conn:
-        row = await store.find_key(conn, plaintext)
-        if row is None:
-            raise ApiError(401, "invalid API key")
-        if row.revoked_at is not None:
-            raise ApiError(401, "API key has been revoked")
-        if row.expires_at is not None and row.expires_at <= now:
-            raise ApiError(401, "API key has expired")
-        account_id = row.account_id
-        if account_id is not None and await store.get_account(conn, account_id) is None:
-            raise ApiError(401, "the account of this API key has been deleted")
-        if tidings_account:
-            if row.type != "operator" and tidings_account != account_id:
-                raise ApiError(404, f"account {tidings_account!r} not found")
+    found = await _find(ctx, plaintext)
+    row = found.row
+    if row.revoked_at is not None:
+        raise ApiError(401, "API key has been revoked")
+    if row.expires_at is not None and row.expires_at <= now:
+        raise ApiError(401, "API key has expired")
+    if not found.account_exists:
+        raise ApiError(401, "the account of this API key has been deleted")
+    account_id = row.account_id
+    if tidings_account:
+        if row.type != "operator" and tidings_account != account_id:
+            raise ApiError(404, f"account {tidings_account!r} not found")
+        async with ctx.db.read() as conn:
             if await store.get_account(conn, tidings_account) is None:
                 raise ApiError(404, f"account {tidings_account!r} not found")
-            account_id = tidings_account
+        account_id = tidings_account
     wait = ctx.key_buckets.take(row.id, now / 1_000_000)
     if wait:
         raise ApiError(
@@ -108,6 +108,25 @@ async def authenticate(
     )
 
 
+async def _find(ctx: Context, plaintext: str) -> Found:
+    """The key and whether its account exists: from the cache, else from the database."""
+
+    async def lookup() -> Found | None:
+        async with ctx.db.read() as conn:
+            row = await store.find_key(conn, plaintext)
+            if row is None:
+                return None
+            account = row.account_id
+            exists = account is None or await store.get_account(conn, account) is not None
+        return Found(row=row, account_exists=exists)
+
+    # Keyed by the key's hash: only this key finds it.
+    found = await ctx.keys.get_or_load(keys.hash_key(plaintext), lookup)
+    if found is None:
+        raise ApiError(401, "invalid API key")
+    return found
+
+
 Authenticated = Annotated[Caller, Depends(authenticate)]
 
 
@@ -121,10 +140,11 @@ def _check(caller: Caller, resource: str, level: str) -> None:
         )
 
 
-def allow(resource: str, level: str) -> Callable[[Caller], Access]:
+def allow(resource: str, level: str) -> Callable[[Caller], Awaitable[Access]]:
     """A dependency: the caller holds ``level`` on ``resource`` and acts for an account."""
 
-    def dependency(caller: Authenticated) -> Access:
+    # async, as every dependency here: FastAPI runs a plain def in a thread, per request.
+    async def dependency(caller: Authenticated) -> Access:
         _check(caller, resource, level)
         if caller.account_id is None:
             raise ApiError(
@@ -137,17 +157,17 @@ def allow(resource: str, level: str) -> Callable[[Caller], Access]:
     return dependency
 
 
-def allow_any_scope(resource: str, level: str) -> Callable[[Caller], Caller]:
+def allow_any_scope(resource: str, level: str) -> Callable[[Caller], Awaitable[Caller]]:
     """Like ``allow``, but an operator key may also act without an account (catalog, logs)."""
 
-    def dependency(caller: Authenticated) -> Caller:
+    async def dependency(caller: Authenticated) -> Caller:
         _check(caller, resource, level)
         return caller
 
     return dependency
 
 
-def require_operator(caller: Authenticated) -> Caller:
+async def require_operator(caller: Authenticated) -> Caller:
     if not caller.is_operator:
         raise ApiError(403, "this call needs an operator key")
     return caller
@@ -156,12 +176,12 @@ def require_operator(caller: Authenticated) -> Caller:
 Operator = Annotated[Caller, Depends(require_operator)]
 
 
-def account_for(resource: str, level: str) -> Callable[[Caller], str]:
+def account_for(resource: str, level: str) -> Callable[[Caller], Awaitable[str]]:
     """Like ``allow``, for routes that need only the account id."""
     check = allow(resource, level)
 
-    def dependency(caller: Authenticated) -> str:
-        return check(caller).account_id
+    async def dependency(caller: Authenticated) -> str:
+        return (await check(caller)).account_id
 
     return dependency
 

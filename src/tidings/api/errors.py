@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import orjson
+import sqlalchemy as sa
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,6 +14,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tidings.store.db import is_unavailable
 
 log = structlog.get_logger("tidings.api")
 
@@ -27,6 +30,7 @@ ErrorType = Literal[
     "unsupported_media_type",
     "validation_error",
     "rate_limited",
+    "unavailable",
     "internal_error",
 ]
 
@@ -41,6 +45,7 @@ _TYPES: dict[int, ErrorType] = {
     415: "unsupported_media_type",
     422: "validation_error",
     429: "rate_limited",
+    503: "unavailable",
 }
 
 
@@ -128,6 +133,21 @@ def install(app: FastAPI) -> None:
             message = "no such endpoint"
         return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
 
+    async def _database(request: Request, exc: Exception) -> Response:
+        if is_unavailable(exc):
+            # Nothing was committed: the client may simply try again.
+            log.warning("database unavailable", path=request.url.path, error=type(exc).__name__)
+            return error_response(
+                503,
+                "the database is unavailable right now; try again shortly",
+                headers={"Retry-After": "1"},
+            )
+        log.error("unhandled error", path=request.url.path, exc_info=exc)
+        return error_response(500, "internal error; the request id is in the logs")
+
+    app.add_exception_handler(sa.exc.DBAPIError, _database)
+    app.add_exception_handler(OSError, _database)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", path=request.url.path)
@@ -165,6 +185,8 @@ _WHY = {
     415: "The body is not application/json",
     422: "A field, parameter or header is invalid; the details name each",
     429: "Too many requests with this API key; Retry-After says when to try again",
+    503: "The database cannot be reached right now (restart, network); nothing was done: "
+    "try again after Retry-After",
 }
 
 
@@ -174,7 +196,7 @@ def error_codes(path: str, method: str, operation: dict[str, Any]) -> set[int]:
     api = path.startswith("/v1/")
     codes = {400}  # a NUL in the query string, on any path (limits.NulGuard)
     if api:  # every /v1 call authenticates (deps.authenticate) and checks a permission
-        codes |= {401, 403, 404, 429}
+        codes |= {401, 403, 404, 429, 503}
     if method in ("post", "put", "patch"):  # limits.BodyLimit reads (and checks) every body
         codes |= {413, 415} if api else {413}
     if operation.get("parameters") or operation.get("requestBody"):
@@ -211,13 +233,14 @@ def _describe_errors(schema: dict[str, Any]) -> None:
                 own = responses.get(str(code), {}).get("description") if code != 422 else None
                 responses[str(code)] = {"description": own or _WHY[code]}
             for code, response in responses.items():
-                if code.startswith("4"):
+                if code.startswith("4") or code == "503":
                     response["content"] = content
-            if "429" in responses:
-                responses["429"]["headers"] = {
-                    "Retry-After": {
-                        "description": "Seconds to wait before trying again",
-                        "schema": {"type": "integer"},
+            for waits in ("429", "503"):
+                if waits in responses:
+                    responses[waits]["headers"] = {
+                        "Retry-After": {
+                            "description": "Seconds to wait before trying again",
+                            "schema": {"type": "integer"},
+                        }
                     }
-                }
             operation["responses"] = dict(sorted(responses.items()))

@@ -8,11 +8,11 @@ import hashlib
 from typing import Annotated, Any
 
 import sqlalchemy as sa
+import structlog
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import AliasChoices, Field
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings import metrics
 from tidings.api.deps import Access, Ctx, allow, in_categories
@@ -30,13 +30,14 @@ from tidings.api.timerange import From, To, within
 from tidings.core.clock import to_iso
 from tidings.core.jsonbytes import dumps, event_bytes, loads, payload_problem
 from tidings.core.schemas import data_problem
-from tidings.store import event_types as event_type_store
 from tidings.store import events as store
 from tidings.store import webhooks as webhook_store
 from tidings.store.paging import DEFAULT_LIMIT, MAX_LIMIT, fetch_page
+from tidings.store.publisher import NewEvent
 from tidings.store.tables import events
 
 router = APIRouter(tags=["events"])
+log = structlog.get_logger("tidings.events")
 
 Read = Annotated[Access, Depends(allow("events", "read"))]
 Write = Annotated[Access, Depends(allow("events", "write"))]
@@ -98,8 +99,8 @@ def _check_payload(body: EventIn, max_depth: int) -> bytes:
     return event_bytes(body.event_data)
 
 
-async def _validate(conn: AsyncConnection, access: Access, body: EventIn) -> None:
-    event_type = await event_type_store.find(conn, access.account_id, body.event_type)
+async def _validate(ctx: Ctx, access: Access, body: EventIn) -> None:
+    event_type = await ctx.routes.event_type(ctx.db, access.account_id, body.event_type)
     if event_type is None:
         raise ApiError(
             422,
@@ -176,24 +177,21 @@ async def publish_event(
             response.headers["Idempotent-Replayed"] = "true"
             return replayed
     data = _check_payload(body, ctx.settings.max_json_depth)
+    await _validate(ctx, access, body)
+    targets = await ctx.routes.targets(ctx.db, account_id, body.event_type)
+    event = NewEvent(
+        account_id=account_id,
+        event_type=body.event_type,
+        data=data,
+        webhook_ids=[t.id for t in targets],
+        ordered_ids=[t.id for t in targets if t.ordered],
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+        log_id=_log_id(request),
+    )
     try:
-        async with ctx.db.write() as conn:
-            await _validate(conn, access, body)
-            targets = await webhook_store.active_for(conn, account_id, body.event_type)
-            await webhook_store.lock_ordered(conn, [t.id for t in targets if t.ordered])
-            # Taken after the lock, so eventRaisedAt follows the ids' order.
-            now = ctx.clock.now()
-            event_id, notifications = await store.insert_event(
-                conn,
-                account_id=account_id,
-                event_type=body.event_type,
-                data=data,
-                webhook_ids=[t.id for t in targets],
-                now=now,
-                idempotency_key=idempotency_key,
-                request_hash=request_hash,
-                log_id=_log_id(request),
-            )
+        # Committed (with other requests' events) before this returns: a 202 means durable.
+        published = await ctx.publisher.publish(event)
     except IntegrityError:
         # A concurrent request with the same Idempotency-Key committed first.
         if idempotency_key:
@@ -202,11 +200,34 @@ async def publish_event(
                 response.headers["Idempotent-Replayed"] = "true"
                 return replayed
         raise
+    event_id, notifications = published.event_id, published.notifications
     request.state.event_ids = [event_id]
     metrics.EVENTS_PUBLISHED.inc()
+    _log_published(account_id, event_id, body.event_type, notifications)
     if notifications:
         ctx.wake_worker()
-    return _published(event_id, body, idempotency_key, now, notifications, is_test=False)
+    return _published(
+        event_id, body, idempotency_key, published.created_at, notifications, is_test=False
+    )
+
+
+# A fan-out to many webhooks is logged with its counts; the ids are in the API.
+_LOGGED_IDS = 20
+
+
+def _log_published(
+    account_id: str, event_id: str, event_type: str, notifications: list[dict[str, Any]]
+) -> None:
+    few = len(notifications) <= _LOGGED_IDS
+    log.info(
+        "event published",
+        account_id=account_id,
+        event_id=event_id,
+        event_type=event_type,
+        notifications=len(notifications),
+        notification_ids=[n["id"] for n in notifications] if few else None,
+        webhook_ids=[n["webhook_id"] for n in notifications] if few else None,
+    )
 
 
 def _log_id(request: Request) -> str | None:
@@ -249,8 +270,8 @@ async def publish_test_event(
     data = _check_payload(body, ctx.settings.max_json_depth)
     now = ctx.clock.now()
     webhook_ids = list(dict.fromkeys(body.webhook_ids))
+    await _validate(ctx, access, body)
     async with ctx.db.write() as conn:
-        await _validate(conn, access, body)
         for index, webhook_id in enumerate(webhook_ids):
             if await webhook_store.get(conn, account_id, webhook_id) is None:
                 raise ApiError(
@@ -267,6 +288,7 @@ async def publish_test_event(
             log_id=_log_id(request),
         )
     request.state.event_ids = [event_id]
+    _log_published(account_id, event_id, body.event_type, notifications)
     ctx.wake_worker()
     return _published(event_id, body, None, now, notifications, is_test=True)
 

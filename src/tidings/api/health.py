@@ -14,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from tidings import __version__
 from tidings.api.deps import Ctx
 from tidings.metrics import render
-from tidings.store.migrate import current_revision, head_revision
+from tidings.store.migrate import current_revision, schema_problem
 
 router = APIRouter(tags=["operations"])
 
@@ -38,10 +38,7 @@ async def readyz(ctx: Ctx) -> JSONResponse:
             await conn.execute(sa.text("SELECT 1"))
             revision = await current_revision(conn)
         checks["database"] = "ok"
-        expected = head_revision()
-        checks["migrations"] = (
-            "ok" if revision == expected else f"at {revision}, this version needs {expected}"
-        )
+        checks["migrations"] = schema_problem(revision) or "ok"
     except Exception as exc:  # any failure to reach the database means not ready
         checks["database"] = f"unreachable: {type(exc).__name__}"
     if ctx.settings.role in ("worker", "all"):

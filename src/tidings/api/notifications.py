@@ -169,6 +169,7 @@ async def resend_notification(notification_id: str, ctx: Ctx, access: Write) -> 
                 status="pending",
                 retry_index=0,
                 next_attempt_at=now,
+                leased_by=None,
                 updated_at=now,
             )
         )

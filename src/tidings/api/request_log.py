@@ -117,6 +117,8 @@ class RequestLog:
         state: dict[str, Any] = scope.setdefault("state", {})
         request_id = new_request_id()
         state["request_id"] = request_id
+        # Every log line written while this request runs carries its id.
+        structlog.contextvars.bind_contextvars(request_id=request_id)
         ctx: Context | None = getattr(getattr(scope.get("app"), "state", None), "ctx", None)
         if ctx is None or not scope["path"].startswith(RECORDED_PREFIXES):
             await self.app(scope, receive, send)
@@ -185,4 +187,13 @@ class RequestLog:
                 record.finish(status if started else NO_ANSWER)
                 ctx.request_log.push(record)
         # Redact now, after the answer went out, so the buffer holds no plaintext secrets.
-        record.row()
+        row = record.row()
+        log.info(
+            "request",
+            method=row["method"],
+            path=row["path"],
+            status=row["status_code"],
+            duration_ms=row["duration_ms"],
+            account_id=row["account_id"],
+            key_id=row["key_id"],
+        )

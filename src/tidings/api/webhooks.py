@@ -405,6 +405,7 @@ async def delete_webhook(webhook_id: str, ctx: Ctx, account_id: Write) -> Respon
             .values(
                 status="failed",
                 next_attempt_at=None,
+                leased_by=None,
                 last_error="webhook deleted",
                 updated_at=now,
             )
@@ -463,7 +464,9 @@ async def replay_webhook(webhook_id: str, body: ReplayIn, ctx: Ctx, account_id: 
                     *within(notifications.c.created_at, body.since, body.until),
                 )
             )
-            .values(status="pending", retry_index=0, next_attempt_at=now, updated_at=now)
+            .values(
+                status="pending", retry_index=0, next_attempt_at=now, leased_by=None, updated_at=now
+            )
         )
     if result.rowcount:
         ctx.wake_worker()

@@ -146,5 +146,11 @@ async def delete_account(conn: AsyncConnection, account_id: str, now: int) -> No
         .where(
             sa.and_(notifications.c.account_id == account_id, notifications.c.status == "pending")
         )
-        .values(status="failed", next_attempt_at=None, last_error="account deleted", updated_at=now)
+        .values(
+            status="failed",
+            next_attempt_at=None,
+            leased_by=None,
+            last_error="account deleted",
+            updated_at=now,
+        )
     )

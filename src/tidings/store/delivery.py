@@ -7,7 +7,7 @@ slots from the webhook row."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,8 @@ from tidings.store.tables import attempts, events, notifications, webhooks
 
 # How far ahead a rate-limited webhook's send slots are handed out.
 RATE_HORIZON = MICROS
+# A claim ranks this many times its limit of the earliest due rows to find what fits.
+SCAN_FACTOR = 4
 
 
 @dataclass(slots=True)
@@ -35,6 +37,8 @@ class Job:
     event_created_at: int
     data: bytes
     webhook: Row[Any] | None
+    # The lease: the notification's next_attempt_at while this worker holds it.
+    lease_until: int = 0
     # When a rate-limited webhook's slot for this job comes (None: send at once).
     send_at: int | None = None
 
@@ -55,6 +59,8 @@ class Outcome:
     response_body: str | None
     duration_ms: float
     error: str | None
+    # The lease the job was claimed with (see Job.lease_until).
+    lease_until: int
 
     @property
     def attempted(self) -> bool:
@@ -79,7 +85,12 @@ class Recorded:
     failed: list[Outcome] = field(default_factory=list)
 
 
-def _due(now: int, limit: int, exclude: Collection[str]) -> sa.Select[tuple[str]]:
+def _due(
+    now: int, limit: int, rooms: Mapping[str, int], default_room: int, postgres: bool
+) -> sa.Select[tuple[str]]:
+    """The ids to claim: due in order, at most each webhook's room (``rooms``, else
+    ``default_room``), so a claim takes what can be sent rather than taking and handing back.
+    Ranking looks at a bounded window of the earliest due rows, whatever the backlog."""
     n, w = notifications, webhooks
     head = notifications.alias("head")
     oldest_pending = (
@@ -93,37 +104,55 @@ def _due(now: int, limit: int, exclude: Collection[str]) -> sa.Select[tuple[str]
         sa.or_(w.c.breaker_open_until.is_(None), w.c.breaker_open_until <= now),
         sa.or_(w.c.ordered == sa.false(), n.c.id == oldest_pending),
     ]
-    if exclude:
-        conditions.append(n.c.webhook_id.not_in(list(exclude)))
-    return (
-        sa.select(n.c.id)
+    full = [webhook_id for webhook_id, room in rooms.items() if room <= 0]
+    if full:
+        conditions.append(n.c.webhook_id.not_in(full))
+    window = (
+        sa.select(n.c.id, n.c.webhook_id, n.c.next_attempt_at)
         .select_from(n.join(w, w.c.id == n.c.webhook_id))
         .where(sa.and_(*conditions))
         .order_by(n.c.next_attempt_at)
-        .limit(limit)
+        .limit(limit * SCAN_FACTOR)
     )
+    if postgres:
+        window = window.with_for_update(skip_locked=True, of=n)
+    candidates = window.subquery("candidates")
+    rank = sa.func.row_number().over(
+        partition_by=candidates.c.webhook_id,
+        order_by=(candidates.c.next_attempt_at, candidates.c.id),
+    )
+    ranked = sa.select(candidates.c.id, candidates.c.webhook_id, rank.label("rank")).subquery()
+    open_rooms = {webhook_id: room for webhook_id, room in rooms.items() if room > 0}
+    room = (
+        sa.case(open_rooms, value=ranked.c.webhook_id, else_=default_room)
+        if open_rooms
+        else sa.literal(default_room)
+    )
+    return sa.select(ranked.c.id).where(ranked.c.rank <= room).limit(limit)
 
 
 async def claim(
     conn: AsyncConnection,
     *,
+    worker_id: str,
     now: int,
     lease_until: int,
     limit: int,
-    room: Callable[[str], int],
-    exclude: Collection[str],
+    rooms: Mapping[str, int],
+    default_room: int,
     health: Health,
 ) -> list[Job]:
-    """Take up to ``limit`` due notifications, moving them out of reach until ``lease_until``.
-    ``room(webhook_id)`` is how many more this worker may hold for that webhook."""
-    due = _due(now, limit, exclude)
-    if conn.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True, of=notifications)
+    """Take up to ``limit`` due notifications, leased to ``worker_id`` until ``lease_until``.
+    ``rooms`` is how many more this worker may hold for the webhooks it holds some of (others:
+    ``default_room``); leases other workers hold on the same webhook are subtracted here, under
+    the webhook's row lock, so the cap holds across workers."""
+    postgres = conn.dialect.name == "postgresql"
+    due = _due(now, limit, rooms, default_room, postgres)
     claimed = (
         await conn.execute(
             notifications.update()
             .where(notifications.c.id.in_(due.scalar_subquery()))
-            .values(next_attempt_at=lease_until)
+            .values(next_attempt_at=lease_until, leased_by=worker_id)
             .returning(
                 notifications.c.id,
                 notifications.c.account_id,
@@ -143,18 +172,14 @@ async def claim(
         )
     )
     by_event = {r.id: r for r in event_rows}
-    webhook_rows = await conn.execute(
-        webhooks.select().where(webhooks.c.id.in_({c.webhook_id for c in claimed}))
-    )
-    by_webhook = {r.id: r for r in webhook_rows}
-    limited = sorted(i for i, w in by_webhook.items() if w.rate_limit)
-    if limited and conn.dialect.name == "postgresql":
-        # Rate slots come from the webhook row: lock it so two workers never hand out the
-        # same slot.
-        locked = await conn.execute(
-            webhooks.select().where(webhooks.c.id.in_(limited)).with_for_update()
-        )
-        by_webhook.update({r.id: r for r in locked})
+    webhook_ids = sorted({c.webhook_id for c in claimed})
+    select_webhooks = webhooks.select().where(webhooks.c.id.in_(webhook_ids))
+    if postgres:
+        # Concurrency and rate slots are counted per webhook: lock its row (in id order, so
+        # two workers never deadlock) and the count below cannot race another worker's claim.
+        select_webhooks = select_webhooks.order_by(webhooks.c.id).with_for_update()
+    by_webhook = {r.id: r for r in await conn.execute(select_webhooks)}
+    others = await _leased_elsewhere(conn, worker_id, webhook_ids, now)
     jobs = [
         Job(
             notification_id=c.id,
@@ -166,10 +191,67 @@ async def claim(
             event_created_at=by_event[c.event_id].created_at,
             data=by_event[c.event_id].data,
             webhook=by_webhook.get(c.webhook_id),
+            lease_until=lease_until,
         )
         for c in sorted(claimed, key=lambda c: c.id)
     ]
-    return await _apply_limits(conn, jobs, now, room, health)
+    return await _apply_limits(
+        conn, jobs, now, lambda w: rooms.get(w, default_room) - others.get(w, 0), health
+    )
+
+
+async def _leased_elsewhere(
+    conn: AsyncConnection, worker_id: str, webhook_ids: list[str], now: int
+) -> dict[str, int]:
+    """Per webhook, the live leases other workers hold (a crashed worker's count until they
+    expire)."""
+    n = notifications
+    rows = await conn.execute(
+        sa.select(n.c.webhook_id, sa.func.count())
+        .where(
+            sa.and_(
+                n.c.webhook_id.in_(webhook_ids),
+                n.c.leased_by.is_not(None),
+                n.c.leased_by != worker_id,
+                n.c.status == "pending",
+                n.c.next_attempt_at > now,
+            )
+        )
+        .group_by(n.c.webhook_id)
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+async def release(conn: AsyncConnection, worker_id: str, jobs: Collection[Job], now: int) -> int:
+    """Give back leases without an attempt (shutdown): due again at once, for any worker."""
+    if not jobs:
+        return 0
+    result = await conn.execute(
+        notifications.update()
+        .where(
+            sa.and_(
+                notifications.c.id == sa.bindparam("b_id"),
+                notifications.c.leased_by == worker_id,
+                notifications.c.next_attempt_at == sa.bindparam("b_lease"),
+            )
+        )
+        .values(next_attempt_at=now, leased_by=None),
+        [{"b_id": j.notification_id, "b_lease": j.lease_until} for j in jobs],
+    )
+    return int(result.rowcount or 0)
+
+
+async def leases_held(conn: AsyncConnection, now: int) -> int:
+    """Live leases across every worker (what is being delivered right now)."""
+    n = notifications
+    query = (
+        sa.select(sa.func.count())
+        .select_from(n)
+        .where(
+            sa.and_(n.c.leased_by.is_not(None), n.c.status == "pending", n.c.next_attempt_at > now)
+        )
+    )
+    return int((await conn.execute(query)).scalar_one())
 
 
 async def _apply_limits(
@@ -224,7 +306,7 @@ async def _apply_limits(
         await conn.execute(
             notifications.update()
             .where(notifications.c.id == sa.bindparam("b_id"))
-            .values(next_attempt_at=sa.bindparam("b_next")),
+            .values(next_attempt_at=sa.bindparam("b_next"), leased_by=None),
             released,
         )
     for change in webhook_changes:
@@ -233,23 +315,36 @@ async def _apply_limits(
     return kept
 
 
-async def next_due(conn: AsyncConnection) -> int | None:
-    """When the earliest pending notification falls due."""
+async def next_due(conn: AsyncConnection, exclude: Collection[str] = ()) -> int | None:
+    """When the earliest pending notification falls due (of webhooks not in ``exclude``)."""
     query = sa.select(sa.func.min(notifications.c.next_attempt_at)).where(
         notifications.c.status == "pending"
     )
+    if exclude:
+        query = query.where(notifications.c.webhook_id.not_in(list(exclude)))
     value = (await conn.execute(query)).scalar()
     return int(value) if value is not None else None
 
 
+# Only while the lease is still this worker's: an outcome that comes after the lease expired
+# (and another worker took the notification), or after a resend or a deletion, changes nothing
+# but the attempt history.
 _record_notification = (
     notifications.update()
-    .where(notifications.c.id == sa.bindparam("b_id"))
+    .where(
+        sa.and_(
+            notifications.c.id == sa.bindparam("b_id"),
+            notifications.c.status == "pending",
+            notifications.c.leased_by == sa.bindparam("b_worker"),
+            notifications.c.next_attempt_at == sa.bindparam("b_lease"),
+        )
+    )
     .values(
         status=sa.bindparam("b_status"),
         attempt_count=notifications.c.attempt_count + sa.bindparam("b_attempted"),
         retry_index=sa.bindparam("b_retry_index"),
         next_attempt_at=sa.bindparam("b_next"),
+        leased_by=None,
         last_attempt_at=sa.bindparam("b_at"),
         last_status_code=sa.bindparam("b_code"),
         last_error=sa.bindparam("b_error"),
@@ -276,7 +371,7 @@ _webhook_failed = (
 
 
 async def record(
-    conn: AsyncConnection, outcomes: list[Outcome], now: int, health: Health
+    conn: AsyncConnection, worker_id: str, outcomes: list[Outcome], now: int, health: Health
 ) -> Recorded:
     """Write a batch of outcomes: the attempts, each notification's new state, and each
     webhook's health (failures in a row, the breaker, auto-disable, 410 Gone)."""
@@ -303,6 +398,8 @@ async def record(
         [
             {
                 "b_id": o.notification_id,
+                "b_worker": worker_id,
+                "b_lease": o.lease_until,
                 "b_status": o.status,
                 "b_attempted": 1 if o.attempted else 0,
                 "b_retry_index": o.retry_index,

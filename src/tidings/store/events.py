@@ -12,35 +12,42 @@ from tidings.ids import new_id
 from tidings.store.tables import attempts, events, notifications, webhooks
 
 
-async def insert_event(
-    conn: AsyncConnection,
+def event_row(
+    event_id: str,
     *,
     account_id: str,
     event_type: str,
     data: bytes,
-    webhook_ids: list[str],
     now: int,
     idempotency_key: str | None = None,
     request_hash: str | None = None,
     is_test: bool = False,
     log_id: str | None = None,
-) -> tuple[str, list[dict[str, Any]]]:
-    """Insert the event and one due notification per webhook; returns their ids."""
-    event_id = new_id("evt")
-    await conn.execute(
-        events.insert().values(
-            id=event_id,
-            account_id=account_id,
-            event_type=event_type,
-            data=data,
-            idempotency_key=idempotency_key,
-            request_hash=request_hash,
-            is_test=is_test,
-            created_at=now,
-            log_id=log_id,
-        )
-    )
-    rows = [
+) -> dict[str, Any]:
+    return {
+        "id": event_id,
+        "account_id": account_id,
+        "event_type": event_type,
+        "data": data,
+        "idempotency_key": idempotency_key,
+        "request_hash": request_hash,
+        "is_test": is_test,
+        "created_at": now,
+        "log_id": log_id,
+    }
+
+
+def notification_rows(
+    event_id: str,
+    *,
+    account_id: str,
+    event_type: str,
+    webhook_ids: list[str],
+    now: int,
+    is_test: bool = False,
+) -> list[dict[str, Any]]:
+    """One notification per webhook, due at once."""
+    return [
         {
             "id": new_id("ntf"),
             "account_id": account_id,
@@ -57,6 +64,43 @@ async def insert_event(
         }
         for webhook_id in webhook_ids
     ]
+
+
+async def insert_event(
+    conn: AsyncConnection,
+    *,
+    account_id: str,
+    event_type: str,
+    data: bytes,
+    webhook_ids: list[str],
+    now: int,
+    is_test: bool = False,
+    log_id: str | None = None,
+) -> tuple[str, list[dict[str, Any]]]:
+    """Insert the event and one due notification per webhook; returns their ids. (Publishing
+    through the API goes through store/publisher.py, which writes many at once.)"""
+    event_id = new_id("evt")
+    await conn.execute(
+        events.insert().values(
+            event_row(
+                event_id,
+                account_id=account_id,
+                event_type=event_type,
+                data=data,
+                now=now,
+                is_test=is_test,
+                log_id=log_id,
+            )
+        )
+    )
+    rows = notification_rows(
+        event_id,
+        account_id=account_id,
+        event_type=event_type,
+        webhook_ids=webhook_ids,
+        now=now,
+        is_test=is_test,
+    )
     if rows:
         await conn.execute(notifications.insert(), rows)
     return event_id, rows

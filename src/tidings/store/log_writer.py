@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import time
 import weakref
 from typing import Any, Protocol
 
@@ -25,6 +26,7 @@ BATCH_SIZE = 500
 FLUSH_INTERVAL = 0.5
 # While the database is unreachable records wait in memory; beyond this the oldest go.
 MAX_PENDING = 50_000
+RECENT_SECONDS = 5.0
 
 # Every started writer of this process, so a lookup by log id can see unwritten records
 # (request ids are UUIDs: one cannot match another writer's record by accident).
@@ -51,6 +53,9 @@ class LogWriter:
         self.interval = interval
         self.max_pending = max_pending
         self._pending: dict[str, LogEntry] = {}
+        # Records written in the last few seconds, still found here: a reader whose snapshot
+        # predates their commit would otherwise see them in neither place.
+        self._recent: dict[str, tuple[float, LogEntry]] = {}
         self._db: Database | None = None
         self._full = asyncio.Event()
         # One flush at a time: the loop, a reader asking for fresh rows, and shutdown.
@@ -70,6 +75,8 @@ class LogWriter:
 
     def find(self, log_id: str) -> dict[str, Any] | None:
         entry = self._pending.get(log_id)
+        if entry is None and log_id in self._recent:
+            entry = self._recent[log_id][1]
         return entry.row() if entry is not None else None
 
     @property
@@ -102,11 +109,14 @@ class LogWriter:
         if self._db is None:
             return
         async with self._lock:
+            now = time.monotonic()
+            self._recent = {k: v for k, v in self._recent.items() if now - v[0] < RECENT_SECONDS}
             while self._pending:
                 batch = list(itertools.islice(self._pending.values(), self.batch_size))
                 await _insert(self._db, [entry.row() for entry in batch])
                 for entry in batch:
                     self._pending.pop(entry.id, None)
+                    self._recent[entry.id] = (now, entry)
 
     async def _run(self) -> None:
         backoff = self.interval

@@ -32,6 +32,20 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(_config("")).get_current_head()
 
 
+def schema_problem(revision: str | None) -> str | None:
+    """Why this version cannot work with a database at ``revision``, or None when it can:
+    at this version's head, or ahead of it (a newer release migrated it first; migrations
+    only add, so processes not yet upgraded keep working during a rolling upgrade)."""
+    scripts = ScriptDirectory.from_config(_config(""))
+    head = scripts.get_current_head()
+    if revision == head:
+        return None
+    known = {script.revision for script in scripts.walk_revisions()}
+    if revision is not None and revision not in known:
+        return None
+    return f"at {revision}, this version needs {head}: run `tidings migrate`"
+
+
 async def current_revision(conn: AsyncConnection) -> str | None:
     def _read(sync_conn: object) -> str | None:
         return MigrationContext.configure(sync_conn).get_current_revision()  # type: ignore[arg-type]

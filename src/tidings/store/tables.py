@@ -135,6 +135,9 @@ notifications = sa.Table(
     # When a pending notification is next due. Claiming pushes it forward by the lease, so a
     # crashed worker's notifications fall due again by themselves.
     sa.Column("next_attempt_at", Micros, nullable=True),
+    # The worker holding the lease (None: not claimed). With next_attempt_at still in the
+    # future this counts against the webhook's concurrency, across every worker.
+    sa.Column("leased_by", sa.String(40), nullable=True),
     sa.Column("last_attempt_at", Micros, nullable=True),
     sa.Column("last_status_code", sa.Integer, nullable=True),
     sa.Column("last_error", sa.Text, nullable=True),
@@ -147,6 +150,12 @@ notifications = sa.Table(
         "next_attempt_at",
         sqlite_where=sa.text("status = 'pending'"),
         postgresql_where=sa.text("status = 'pending'"),
+    ),
+    sa.Index(
+        "ix_notifications_leased",
+        "webhook_id",
+        sqlite_where=sa.text("leased_by IS NOT NULL"),
+        postgresql_where=sa.text("leased_by IS NOT NULL"),
     ),
 )
 

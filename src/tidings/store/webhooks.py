@@ -29,13 +29,18 @@ async def url_taken(
     return (await conn.execute(query)).first() is not None
 
 
-async def active_for(conn: AsyncConnection, account_id: str, event_type: str) -> list[Row[Any]]:
-    """The account's Active webhooks subscribed to ``event_type`` (an empty list means all)."""
+async def active_rows(conn: AsyncConnection, account_id: str) -> list[Any]:
+    """The account's Active webhooks: id, subscribed event types (empty: all) and ordering."""
     query = sa.select(webhooks.c.id, webhooks.c.event_types, webhooks.c.ordered).where(
         sa.and_(webhooks.c.account_id == account_id, webhooks.c.status == "Active")
     )
-    rows = (await conn.execute(query)).all()
-    return [r for r in rows if not r.event_types or event_type in r.event_types]  # type: ignore[misc]
+    return list((await conn.execute(query)).all())
+
+
+async def active_for(conn: AsyncConnection, account_id: str, event_type: str) -> list[Row[Any]]:
+    """The account's Active webhooks subscribed to ``event_type`` (an empty list means all)."""
+    rows = await active_rows(conn, account_id)
+    return [r for r in rows if not r.event_types or event_type in r.event_types]
 
 
 async def count(conn: AsyncConnection, account_id: str) -> int:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 
+import sqlalchemy as sa
 from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from tidings.store.tables import metadata
+
+# Several processes starting at once each run the migrations: on PostgreSQL they take turns on
+# this lock, and the later ones find the schema already current.
+MIGRATION_LOCK = 0x74696469_6D6967
 
 
 def _run(connection: Connection) -> None:
@@ -20,6 +25,9 @@ def _run(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Held to the end of the transaction, before Alembic reads the current version.
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
         context.run_migrations()
 
 
