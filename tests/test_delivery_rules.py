@@ -404,6 +404,32 @@ def test_a_hanging_receiver_does_not_slow_a_healthy_one(own_database: str, tmp_p
         assert got[-1].at < hanging.requests[0].at + 2.0
 
 
+def test_a_hung_webhooks_backlog_does_not_hold_back_another(
+    own_database: str, tmp_path: Path
+) -> None:
+    # Two at a time to the hung receiver: its other 298 notifications stay due, the oldest in
+    # the queue, far more than one claim reads. Another webhook's event, published after them,
+    # must still go out at once, not after the hung requests time out (5 s).
+    settings = {"delivery_timeout": 5.0, "webhook_concurrency": 2, "worker_concurrency": 8}
+    with (
+        own_server(own_database, tmp_path, **settings) as client,
+        Receiver(default=Reply(200, delay=6.0)) as hung,
+        Receiver() as healthy,
+    ):
+        add_event_type(client, "order.paid")
+        add_event_type(client, "order.shipped")
+        create_webhook(client, hung.url, eventTypes=["order.paid"])
+        publish_concurrently(client, "order.paid", [_payment(n) for n in range(300)])
+        hung.wait(2, timeout=5)
+        create_webhook(client, healthy.url, eventTypes=["order.shipped"])
+        started = time.monotonic()
+        event = publish(client, "order.shipped", _payment(1000))
+        (got,) = healthy.wait(1, timeout=4)
+        assert got.headers["webhook-id"] == _only_notification(event)
+        assert got.at - started < 2.0
+        assert len(hung.requests) == 2  # still the first two, hanging
+
+
 # --- replay ---------------------------------------------------------------------------------
 
 

@@ -20,8 +20,12 @@ from tidings.store.tables import attempts, events, notifications, webhooks
 
 # How far ahead a rate-limited webhook's send slots are handed out.
 RATE_HORIZON = MICROS
-# A claim ranks this many times its limit of the earliest due rows to find what fits.
+# A claim reads this many times its limit of the earliest due rows to find what fits.
 SCAN_FACTOR = 4
+# Webhooks a claim looks for past its window, when the window is blocked (see _choose).
+BEYOND_WINDOW = 16
+# The earliest pending rows next_due reads before looking webhook by webhook.
+NEXT_DUE_WINDOW = 256
 
 
 @dataclass(slots=True)
@@ -85,50 +89,118 @@ class Recorded:
     failed: list[Outcome] = field(default_factory=list)
 
 
-def _due(
-    now: int, limit: int, rooms: Mapping[str, int], default_room: int, postgres: bool
-) -> sa.Select[tuple[str]]:
-    """The ids to claim: due in order, at most each webhook's room (``rooms``, else
+async def _choose(
+    conn: AsyncConnection,
+    now: int,
+    limit: int,
+    rooms: Mapping[str, int],
+    default_room: int,
+    postgres: bool,
+) -> list[str]:
+    """The ids to claim: due, earliest first, at most each webhook's room (``rooms``, else
     ``default_room``), so a claim takes what can be sent rather than taking and handing back.
-    Ranking looks at a bounded window of the earliest due rows, whatever the backlog."""
+
+    The window read is bounded (``SCAN_FACTOR`` times the limit, by the due index), whatever the
+    backlog. Rows a webhook cannot take now (full, breaker open, not the head of an ordered
+    webhook) stay due and, being the oldest, pile up at the front of the index: when the window
+    ends among such rows, the webhooks behind them are found by the per-webhook index instead of
+    reading the pile on every claim (a hung endpoint's backlog must not slow the others)."""
     n, w = notifications, webhooks
-    head = notifications.alias("head")
-    oldest_pending = (
-        sa.select(sa.func.min(head.c.id))
-        .where(sa.and_(head.c.webhook_id == n.c.webhook_id, head.c.status == "pending"))
-        .scalar_subquery()
-    )
-    conditions = [
-        n.c.status == "pending",
-        n.c.next_attempt_at <= now,
-        sa.or_(w.c.breaker_open_until.is_(None), w.c.breaker_open_until <= now),
-        sa.or_(w.c.ordered == sa.false(), n.c.id == oldest_pending),
-    ]
-    full = [webhook_id for webhook_id, room in rooms.items() if room <= 0]
-    if full:
-        conditions.append(n.c.webhook_id.not_in(full))
+    window_size = limit * SCAN_FACTOR
     window = (
-        sa.select(n.c.id, n.c.webhook_id, n.c.next_attempt_at)
+        sa.select(
+            n.c.id,
+            n.c.webhook_id,
+            w.c.breaker_open_until,
+            sa.case((w.c.ordered == sa.true(), _oldest_pending(n.c.webhook_id))).label("head"),
+        )
         .select_from(n.join(w, w.c.id == n.c.webhook_id))
-        .where(sa.and_(*conditions))
+        .where(sa.and_(n.c.status == "pending", n.c.next_attempt_at <= now))
         .order_by(n.c.next_attempt_at)
-        .limit(limit * SCAN_FACTOR)
+        .limit(window_size)
     )
     if postgres:
         window = window.with_for_update(skip_locked=True, of=n)
-    candidates = window.subquery("candidates")
-    rank = sa.func.row_number().over(
-        partition_by=candidates.c.webhook_id,
-        order_by=(candidates.c.next_attempt_at, candidates.c.id),
+    rows = (await conn.execute(window)).all()
+    taken: dict[str, list[str]] = {}
+    count = 0
+    passed_over = False
+    for row in rows:
+        held = taken.setdefault(row.webhook_id, [])
+        if (
+            (row.breaker_open_until is not None and row.breaker_open_until > now)
+            or (row.head is not None and row.head != row.id)
+            or len(held) >= rooms.get(row.webhook_id, default_room)
+        ):
+            passed_over = True
+            continue
+        held.append(row.id)
+        count += 1
+        if count >= limit:
+            break
+    chosen = [i for ids in taken.values() for i in ids]
+    if passed_over and len(rows) == window_size and len(chosen) < limit:
+        chosen += await _beyond_window(
+            conn, now, limit - len(chosen), rooms, default_room, taken, postgres
+        )
+    return chosen
+
+
+def _oldest_pending(webhook_id: Any) -> Any:
+    head = notifications.alias("head")
+    return (
+        sa.select(sa.func.min(head.c.id))
+        .where(sa.and_(head.c.webhook_id == webhook_id, head.c.status == "pending"))
+        .scalar_subquery()
     )
-    ranked = sa.select(candidates.c.id, candidates.c.webhook_id, rank.label("rank")).subquery()
-    open_rooms = {webhook_id: room for webhook_id, room in rooms.items() if room > 0}
-    room = (
-        sa.case(open_rooms, value=ranked.c.webhook_id, else_=default_room)
-        if open_rooms
-        else sa.literal(default_room)
+
+
+async def _beyond_window(
+    conn: AsyncConnection,
+    now: int,
+    limit: int,
+    rooms: Mapping[str, int],
+    default_room: int,
+    taken: Mapping[str, list[str]],
+    postgres: bool,
+) -> list[str]:
+    """Due rows of webhooks with room whose rows lie past the window: a few webhooks at a time,
+    each read from its own end of ``ix_notifications_webhook_due``."""
+    n, w = notifications, webhooks
+    room = {
+        webhook_id: rooms.get(webhook_id, default_room) - len(taken.get(webhook_id, ()))
+        for webhook_id in {*rooms, *taken}
+    }
+    exclude = [webhook_id for webhook_id, left in room.items() if left <= 0]
+    has_due = sa.exists().where(
+        sa.and_(n.c.webhook_id == w.c.id, n.c.status == "pending", n.c.next_attempt_at <= now)
     )
-    return sa.select(ranked.c.id).where(ranked.c.rank <= room).limit(limit)
+    found = sa.select(w.c.id, w.c.ordered).where(
+        sa.and_(
+            has_due,
+            sa.or_(w.c.breaker_open_until.is_(None), w.c.breaker_open_until <= now),
+            w.c.id.not_in(exclude) if exclude else sa.true(),
+        )
+    )
+    chosen: list[str] = []
+    for webhook_id, ordered in (await conn.execute(found.limit(BEYOND_WINDOW))).all():
+        want = min(room.get(webhook_id, default_room), limit - len(chosen))
+        if want <= 0:
+            break
+        conditions = [
+            n.c.webhook_id == webhook_id,
+            n.c.status == "pending",
+            n.c.next_attempt_at <= now,
+        ]
+        if ordered:
+            conditions.append(n.c.id == _oldest_pending(webhook_id))
+        if taken.get(webhook_id):
+            conditions.append(n.c.id.not_in(taken[webhook_id]))
+        query = sa.select(n.c.id).where(sa.and_(*conditions)).order_by(n.c.next_attempt_at)
+        if postgres:
+            query = query.with_for_update(skip_locked=True)
+        chosen += (await conn.execute(query.limit(want))).scalars()
+    return chosen
 
 
 async def claim(
@@ -147,11 +219,13 @@ async def claim(
     ``default_room``); leases other workers hold on the same webhook are subtracted here, under
     the webhook's row lock, so the cap holds across workers."""
     postgres = conn.dialect.name == "postgresql"
-    due = _due(now, limit, rooms, default_room, postgres)
+    chosen = await _choose(conn, now, limit, rooms, default_room, postgres)
+    if not chosen:
+        return []
     claimed = (
         await conn.execute(
             notifications.update()
-            .where(notifications.c.id.in_(due.scalar_subquery()))
+            .where(notifications.c.id.in_(chosen))
             .values(next_attempt_at=lease_until, leased_by=worker_id)
             .returning(
                 notifications.c.id,
@@ -317,11 +391,27 @@ async def _apply_limits(
 
 async def next_due(conn: AsyncConnection, exclude: Collection[str] = ()) -> int | None:
     """When the earliest pending notification falls due (of webhooks not in ``exclude``)."""
-    query = sa.select(sa.func.min(notifications.c.next_attempt_at)).where(
-        notifications.c.status == "pending"
+    n = notifications
+    front = (
+        sa.select(n.c.next_attempt_at, n.c.webhook_id)
+        .where(n.c.status == "pending")
+        .order_by(n.c.next_attempt_at)
+        .limit(NEXT_DUE_WINDOW)
     )
-    if exclude:
-        query = query.where(notifications.c.webhook_id.not_in(list(exclude)))
+    rows = (await conn.execute(front)).all()
+    for at, webhook_id in rows:
+        if webhook_id not in exclude:
+            return int(at)
+    if len(rows) < NEXT_DUE_WINDOW:
+        return None
+    # Past a pile of the excluded webhooks' rows: every other webhook's earliest, one seek each.
+    w = webhooks
+    earliest = (
+        sa.select(sa.func.min(n.c.next_attempt_at))
+        .where(sa.and_(n.c.webhook_id == w.c.id, n.c.status == "pending"))
+        .scalar_subquery()
+    )
+    query = sa.select(sa.func.min(earliest)).where(w.c.id.not_in(list(exclude)))
     value = (await conn.execute(query)).scalar()
     return int(value) if value is not None else None
 

@@ -151,6 +151,15 @@ notifications = sa.Table(
         sqlite_where=sa.text("status = 'pending'"),
         postgresql_where=sa.text("status = 'pending'"),
     ),
+    # Each webhook's pending rows in due order: a claim reaches a webhook's backlog without
+    # reading past other webhooks' rows (store/delivery.py, _beyond_window).
+    sa.Index(
+        "ix_notifications_webhook_due",
+        "webhook_id",
+        "next_attempt_at",
+        sqlite_where=sa.text("status = 'pending'"),
+        postgresql_where=sa.text("status = 'pending'"),
+    ),
     sa.Index(
         "ix_notifications_leased",
         "webhook_id",
