@@ -48,7 +48,7 @@ class Config:
     latency_rate: float = 1000.0
     latency_seconds: float = 10.0
     fanout: int = 1000
-    isolation_events: int = 10_000
+    isolation_events: int = 50_000  # as many as run 2, so the two rates compare
     hang_timeout: float = 5.0  # TIDINGS_DELIVERY_TIMEOUT in run 7
     backlog: int = 1_000_000
     backlog_seconds: float = 60.0
