@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -225,7 +226,7 @@ async def claim(
     claimed = (
         await conn.execute(
             notifications.update()
-            .where(notifications.c.id.in_(chosen))
+            .where(_one_of(notifications.c.id, chosen, postgres))
             .values(next_attempt_at=lease_until, leased_by=worker_id)
             .returning(
                 notifications.c.id,
@@ -242,12 +243,12 @@ async def claim(
         return []
     event_rows = await conn.execute(
         sa.select(events.c.id, events.c.data, events.c.created_at).where(
-            events.c.id.in_({c.event_id for c in claimed})
+            _one_of(events.c.id, sorted({c.event_id for c in claimed}), postgres)
         )
     )
     by_event = {r.id: r for r in event_rows}
     webhook_ids = sorted({c.webhook_id for c in claimed})
-    select_webhooks = webhooks.select().where(webhooks.c.id.in_(webhook_ids))
+    select_webhooks = webhooks.select().where(_one_of(webhooks.c.id, webhook_ids, postgres))
     if postgres:
         # Concurrency and rate slots are counted per webhook: lock its row (in id order, so
         # two workers never deadlock) and the count below cannot race another worker's claim.
@@ -272,6 +273,14 @@ async def claim(
     return await _apply_limits(
         conn, jobs, now, lambda w: rooms.get(w, default_room) - others.get(w, 0), health
     )
+
+
+def _one_of(column: Any, values: list[str], postgres: bool) -> Any:
+    """``column IN values``; on PostgreSQL as ``= ANY(array)``: one statement text whatever the
+    count, so asyncpg prepares it once instead of once per list length."""
+    if postgres:
+        return column == sa.any_(sa.bindparam("values", values, type_=ARRAY(sa.String)))
+    return column.in_(values)
 
 
 async def _leased_elsewhere(
