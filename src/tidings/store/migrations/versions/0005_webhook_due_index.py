@@ -1,5 +1,6 @@
-"""each webhook's pending notifications in due order, so a claim reaches a webhook's backlog
-without reading past a hung webhook's pile
+"""each webhook's pending notifications in due order
+
+A claim reaches a webhook's backlog without reading past a hung webhook's pile.
 
 Revision ID: 0005
 Revises: 0004
