@@ -7,6 +7,7 @@ slots from the webhook row."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -106,23 +107,9 @@ async def _choose(
     webhook) stay due and, being the oldest, pile up at the front of the index: when the window
     ends among such rows, the webhooks behind them are found by the per-webhook index instead of
     reading the pile on every claim (a hung endpoint's backlog must not slow the others)."""
-    n, w = notifications, webhooks
     window_size = limit * SCAN_FACTOR
-    window = (
-        sa.select(
-            n.c.id,
-            n.c.webhook_id,
-            w.c.breaker_open_until,
-            sa.case((w.c.ordered == sa.true(), _oldest_pending(n.c.webhook_id))).label("head"),
-        )
-        .select_from(n.join(w, w.c.id == n.c.webhook_id))
-        .where(sa.and_(n.c.status == "pending", n.c.next_attempt_at <= now))
-        .order_by(n.c.next_attempt_at)
-        .limit(window_size)
-    )
-    if postgres:
-        window = window.with_for_update(skip_locked=True, of=n)
-    rows = (await conn.execute(window)).all()
+    params = {"now": now, "window_size": window_size}
+    rows = (await conn.execute(_window(postgres), params)).all()
     taken: dict[str, list[str]] = {}
     count = 0
     passed_over = False
@@ -145,6 +132,26 @@ async def _choose(
             conn, now, limit - len(chosen), rooms, default_room, taken, postgres
         )
     return chosen
+
+
+@functools.cache
+def _window(postgres: bool) -> sa.Select[Any]:
+    """The earliest due rows with what decides whether each may go now; built once (it runs on
+    every claim), ``now`` and ``window_size`` bound per call."""
+    n, w = notifications, webhooks
+    window = (
+        sa.select(
+            n.c.id,
+            n.c.webhook_id,
+            w.c.breaker_open_until,
+            sa.case((w.c.ordered == sa.true(), _oldest_pending(n.c.webhook_id))).label("head"),
+        )
+        .select_from(n.join(w, w.c.id == n.c.webhook_id))
+        .where(sa.and_(n.c.status == "pending", n.c.next_attempt_at <= sa.bindparam("now")))
+        .order_by(n.c.next_attempt_at)
+        .limit(sa.bindparam("window_size", type_=sa.Integer))
+    )
+    return window.with_for_update(skip_locked=True, of=n) if postgres else window
 
 
 def _oldest_pending(webhook_id: Any) -> Any:
@@ -254,7 +261,7 @@ async def claim(
         # two workers never deadlock) and the count below cannot race another worker's claim.
         select_webhooks = select_webhooks.order_by(webhooks.c.id).with_for_update()
     by_webhook = {r.id: r for r in await conn.execute(select_webhooks)}
-    others = await _leased_elsewhere(conn, worker_id, webhook_ids, now)
+    others = await _leased_elsewhere(conn, worker_id, webhook_ids, now, postgres)
     jobs = [
         Job(
             notification_id=c.id,
@@ -284,7 +291,7 @@ def _one_of(column: Any, values: list[str], postgres: bool) -> Any:
 
 
 async def _leased_elsewhere(
-    conn: AsyncConnection, worker_id: str, webhook_ids: list[str], now: int
+    conn: AsyncConnection, worker_id: str, webhook_ids: list[str], now: int, postgres: bool
 ) -> dict[str, int]:
     """Per webhook, the live leases other workers hold (a crashed worker's count until they
     expire)."""
@@ -293,7 +300,7 @@ async def _leased_elsewhere(
         sa.select(n.c.webhook_id, sa.func.count())
         .where(
             sa.and_(
-                n.c.webhook_id.in_(webhook_ids),
+                _one_of(n.c.webhook_id, webhook_ids, postgres),
                 n.c.leased_by.is_not(None),
                 n.c.leased_by != worker_id,
                 n.c.status == "pending",
