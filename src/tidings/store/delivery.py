@@ -529,8 +529,9 @@ async def _record_health(
     health: Health,
     recorded: Recorded,
 ) -> None:
-    # Only the failures after a webhook's last success in this batch count.
-    failures: dict[str, tuple[int, int]] = {}
+    # Only the failures after a webhook's last success in this batch count: per webhook, how
+    # many, when the first and the last of them were attempted.
+    failures: dict[str, tuple[int, int, int]] = {}
     recovered: set[str] = set()
     gone: set[str] = set()
     for o in sorted(outcomes, key=lambda o: o.attempted_at):
@@ -538,8 +539,8 @@ async def _record_health(
             recovered.add(o.webhook_id)
             failures.pop(o.webhook_id, None)
             continue
-        count, since = failures.get(o.webhook_id, (0, o.attempted_at))
-        failures[o.webhook_id] = (count + 1, since)
+        count, since, _ = failures.get(o.webhook_id, (0, o.attempted_at, 0))
+        failures[o.webhook_id] = (count + 1, since, o.attempted_at)
         if o.status_code == 410:
             gone.add(o.webhook_id)
     if recovered:
@@ -560,10 +561,10 @@ async def _record_health(
                     "b_threshold": health.breaker_threshold,
                     "b_open_until": now + health.probe_interval,
                 }
-                for webhook_id, (count, since) in failures.items()
+                for webhook_id, (count, since, _) in failures.items()
             ],
         )
-    failing = (
+    candidates = (
         webhooks.select()
         .where(
             sa.and_(
@@ -571,16 +572,23 @@ async def _record_health(
                 webhooks.c.status == "Active",
                 sa.or_(
                     webhooks.c.id.in_(gone),
-                    sa.and_(
-                        webhooks.c.failing_since <= now - health.disable_after,
-                        webhooks.c.consecutive_failures >= health.disable_min_failures,
-                    ),
+                    webhooks.c.consecutive_failures >= health.disable_min_failures,
                 ),
             )
         )
-        .with_only_columns(webhooks.c.id, webhooks.c.account_id, webhooks.c.url)
+        .with_only_columns(
+            webhooks.c.id, webhooks.c.account_id, webhooks.c.url, webhooks.c.failing_since
+        )
     )
-    for row in (await conn.execute(failing)).all() if failures else []:
+    for row in (await conn.execute(candidates)).all() if failures else []:
+        # Failing for the whole window: from the first failed attempt to the latest one (the
+        # attempts' own times, not when their outcomes happened to be written).
+        latest = failures[row.id][2]
+        failing_long = row.failing_since is not None and (
+            row.failing_since <= latest - health.disable_after
+        )
+        if row.id not in gone and not failing_long:
+            continue
         reason = "gone" if row.id in gone else "failing"
         await conn.execute(
             webhooks.update()
