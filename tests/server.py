@@ -10,11 +10,11 @@ import time
 import uvicorn
 from aiohttp.abc import AbstractResolver
 
-from tidings import logs
 from tidings.app import create_app
-from tidings.bootstrap import ensure_operator_key
 from tidings.config import Settings
 from tidings.core.clock import Clock
+from tidings.runtime import log_config as logs
+from tidings.runtime.bootstrap import ensure_operator_key
 from tidings.store.db import Database
 from tidings.store.migrate import upgrade
 

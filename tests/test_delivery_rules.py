@@ -336,10 +336,11 @@ def test_rate_limit_spreads_deliveries(client: httpx.Client, event_type: str) ->
         for n in range(20):
             publish(client, event_type, _payment(n))
         got = rx.wait(20, timeout=20)
-    # 20 at 5 per second: the first at once, the last about 3.8 s later. One window may hold a
-    # slot more: a send that starts late (a new connection, a busy loop) lands near the next.
+    # 20 at 5 per second: the first at once, the last about 3.8 s later (a loaded machine only
+    # makes that longer). Sends that start late (a busy loop) may bunch, so the window bound
+    # is loose: twice the rate, where without the limit all 20 would arrive together.
     assert got[-1].at - got[0].at >= 3.0
-    assert _most_in_one_second(got) <= 7
+    assert _most_in_one_second(got) <= 10
 
 
 def test_rate_limit_holds_across_workers(own_database: str, tmp_path: Path) -> None:
@@ -359,9 +360,9 @@ def test_rate_limit_holds_across_workers(own_database: str, tmp_path: Path) -> N
                 publish(client, "order.paid", _payment(n))
                 publish(other, "order.paid", _payment(100 + n))
         got = rx.wait(20, timeout=20)
-    # The slots come from the webhook row, shared by both workers: the same bound as one worker.
+    # The slots come from the webhook row, shared by both workers: the same bounds as one worker.
     assert got[-1].at - got[0].at >= 3.0
-    assert _most_in_one_second(got) <= 7
+    assert _most_in_one_second(got) <= 10
 
 
 def test_concurrency_cap_per_webhook(own_database: str, tmp_path: Path) -> None:

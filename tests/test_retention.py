@@ -20,11 +20,11 @@ from tests.clock import FakeClock
 from tests.conftest import make_settings
 from tests.server import RunningServer
 from tidings.config import Settings
-from tidings.context import Context
 from tidings.core.clock import MICROS
 from tidings.core.crypto import Keyring, new_key
-from tidings.ids import new_id, new_request_id
-from tidings.scheduler import run_retention
+from tidings.core.ids import new_id, new_request_id
+from tidings.runtime.context import Context
+from tidings.runtime.scheduler import run_retention
 from tidings.store.db import Database
 from tidings.store.migrate import upgrade
 from tidings.store.tables import attempts, events, logs, notifications

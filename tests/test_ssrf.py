@@ -16,7 +16,7 @@ from tests.helpers import wait_for_notification
 from tests.partner import server_starter
 from tests.receiver import Receiver
 from tidings.core.addresses import AddressPolicy, literal_ip
-from tidings.delivery.guard import GuardedResolver, RefusedAddress
+from tidings.outbound.guard import GuardedResolver, RefusedAddress
 
 HOSTILE_HOSTS = [
     "127.0.0.1",

@@ -1,3 +1,3 @@
-from tidings.cli import app
+from tidings.cli.main import app
 
 app()

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from aiohttp.abc import AbstractResolver
 from fastapi import FastAPI
 
-from tidings import __version__, master_key
+from tidings import __version__
 from tidings.api import (
     accounts,
     api_keys,
@@ -20,16 +20,16 @@ from tidings.api import (
     notifications,
     webhooks,
 )
-from tidings.api.key_cache import KeyCache
-from tidings.api.limits import BodyLimit, NulGuard
-from tidings.api.request_log import RequestLog
-from tidings.api.routes_changed import RoutesChanged
+from tidings.api.middleware.limits import BodyLimit, NulGuard
+from tidings.api.middleware.request_log import RequestLog
 from tidings.config import Settings
-from tidings.context import Context
 from tidings.core.clock import Clock
 from tidings.core.rate_limit import TokenBuckets
 from tidings.delivery.worker import Worker
-from tidings.scheduler import Scheduler
+from tidings.runtime import master_key
+from tidings.runtime.context import Context
+from tidings.runtime.key_cache import KeyCache
+from tidings.runtime.scheduler import Scheduler
 from tidings.store.db import Database
 from tidings.store.wakeups import Wakeups
 
@@ -118,7 +118,6 @@ def create_app(
         logs,
     ):
         app.include_router(module.router)
-    app.add_middleware(RoutesChanged)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(NulGuard)
     # Outermost, so the guards' refusals are logged and carry X-Request-Id too.

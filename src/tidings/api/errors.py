@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import orjson
-import sqlalchemy as sa
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,7 +14,8 @@ from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tidings.store.db import is_unavailable
+from tidings.core.errors import DomainError
+from tidings.store.db import DATABASE_ERRORS, is_unavailable
 
 log = structlog.get_logger("tidings.api")
 
@@ -47,27 +47,6 @@ _TYPES: dict[int, ErrorType] = {
     429: "rate_limited",
     503: "unavailable",
 }
-
-
-class ApiError(Exception):
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        field: str | None = None,
-        details: list[dict[str, Any]] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.details = details or ([{"field": field, "message": message}] if field else [])
-        self.headers = headers
-
-
-def not_found(what: str, ident: str) -> ApiError:
-    return ApiError(404, f"{what} {ident!r} not found")
 
 
 def error_response(
@@ -118,8 +97,8 @@ def _validation_response(exc: RequestValidationError) -> Response:
 def install(app: FastAPI) -> None:
     document(app)
 
-    @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, exc: ApiError) -> Response:
+    @app.exception_handler(DomainError)
+    async def _domain_error(_request: Request, exc: DomainError) -> Response:
         return error_response(exc.status, exc.message, exc.details, exc.headers)
 
     @app.exception_handler(RequestValidationError)
@@ -145,8 +124,8 @@ def install(app: FastAPI) -> None:
         log.error("unhandled error", path=request.url.path, exc_info=exc)
         return error_response(500, "internal error; the request id is in the logs")
 
-    app.add_exception_handler(sa.exc.DBAPIError, _database)
-    app.add_exception_handler(OSError, _database)
+    for kind in DATABASE_ERRORS:
+        app.add_exception_handler(kind, _database)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -6,15 +6,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from tidings import __version__
 from tidings.api.deps import Ctx
-from tidings.metrics import render
-from tidings.store.migrate import current_revision, schema_problem
+from tidings.runtime.metrics import render
+from tidings.store.migrate import readiness
 
 router = APIRouter(tags=["operations"])
 
@@ -34,11 +33,9 @@ async def healthz() -> dict[str, str]:
 async def readyz(ctx: Ctx) -> JSONResponse:
     checks: dict[str, Any] = {}
     try:
-        async with ctx.db.read() as conn:
-            await conn.execute(sa.text("SELECT 1"))
-            revision = await current_revision(conn)
+        migrations = await readiness(ctx.db)
         checks["database"] = "ok"
-        checks["migrations"] = schema_problem(revision) or "ok"
+        checks["migrations"] = migrations
     except Exception as exc:  # any failure to reach the database means not ready
         checks["database"] = f"unreachable: {type(exc).__name__}"
     if ctx.settings.role in ("worker", "all"):

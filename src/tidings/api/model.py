@@ -59,6 +59,10 @@ NotNull = Field(json_schema_extra=_without_null)
 
 T = TypeVar("T")
 
+# Lists take ?limit= (1 to MAX_LIMIT, default DEFAULT_LIMIT) and ?cursor=.
+MAX_LIMIT = 250
+DEFAULT_LIMIT = 50
+
 
 class Page(BaseModel, Generic[T]):
     """One page of a list: ``{"data": [...], "nextCursor": ... | null}``."""

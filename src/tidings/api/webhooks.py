@@ -4,37 +4,23 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
-from urllib.parse import unquote, urlsplit, urlunsplit
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import Field
 from pydantic.alias_generators import to_camel
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidings.api.deps import Ctx, account_for
-from tidings.api.errors import ApiError, not_found
+from tidings.api.deps import Ctx, allow
 from tidings.api.event_types import Name
-from tidings.api.model import ApiModel, ApiOut, ExpiresIn, NotNull, Page
-from tidings.api.timerange import within
-from tidings.config import Settings
-from tidings.core.addresses import literal_ip
-from tidings.core.clock import MICROS, to_iso
-from tidings.core.headers import header_problem
-from tidings.core.masking import MASK, mask, unmask_headers
-from tidings.core.retry import check_schedule
-from tidings.core.sealing import open_webhook, seal_webhook
-from tidings.core.signing import new_secret
-from tidings.ids import new_id
-from tidings.store import webhooks as store
-from tidings.store.paging import DEFAULT_LIMIT, MAX_LIMIT, fetch_page
-from tidings.store.tables import notifications, webhooks
+from tidings.api.model import DEFAULT_LIMIT, MAX_LIMIT, ApiModel, ApiOut, ExpiresIn, NotNull, Page
+from tidings.core.access import Access
+from tidings.core.errors import invalid
+from tidings.services import webhooks as service
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
-Read = Annotated[str, Depends(account_for("webhooks", "read"))]
+Read = Annotated[Access, Depends(allow("webhooks", "read"))]
 # Reading the signing secret needs write: with it one can forge deliveries.
-Write = Annotated[str, Depends(account_for("webhooks", "write"))]
+Write = Annotated[Access, Depends(allow("webhooks", "write"))]
 
 Status = Literal["Active", "Disabled"]
 # The error statuses common to every call are documented in api/errors.py; this one is ours.
@@ -43,26 +29,10 @@ URL_TAKEN: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _check_url(url: str) -> str:
-    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
-        raise ValueError("must not contain whitespace or control characters")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise ValueError("must be an http:// or https:// URL")
-    if not parts.hostname:
-        raise ValueError("must name a host")
-    try:
-        parts.port  # noqa: B018 - raises on a port out of range
-    except ValueError as exc:
-        raise ValueError(f"has an invalid port: {exc}") from None
-    return url
-
-
 Format = Literal["full", "compact", "raw"]
 Scheme = Literal["standard", "hmac-sha256-hex"]
 Schedule = Annotated[
     list[str],
-    AfterValidator(check_schedule),
     Field(description='Delays between attempts, e.g. ["1m", "5m", "15m", "1h", "3h"]'),
 ]
 Credential = Annotated[str, Field(min_length=1, max_length=200)]
@@ -96,8 +66,6 @@ class WebhookFields(ApiModel):
         description="Deliver strictly in event order: each waits for the one before to end",
     )
 
-    _url_ok = field_validator("url")(_check_url)
-
 
 class WebhookPatch(ApiModel):
     url: Annotated[str | None, Field(max_length=2048), NotNull] = None
@@ -114,11 +82,6 @@ class WebhookPatch(ApiModel):
     retry_schedule: Schedule | None = None
     rate_limit: int | None = Field(default=None, ge=1, le=100_000)
     ordered: Annotated[bool | None, NotNull] = None
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str | None) -> str | None:
-        return None if value is None else _check_url(value)
 
 
 # PATCH may set these to null; the others need a value.
@@ -174,300 +137,84 @@ class ReplayOut(ApiOut):
     count: int = Field(description="Notifications queued again (same ids, new attempts)")
 
 
-def _fields(row: Any) -> dict[str, Any]:
-    """Response fields of an opened webhook row, secret-bearing values masked."""
-    return {
-        "id": row.id,
-        "url": _shown_url(row),
-        "event_types": row.event_types,
-        "description": row.description,
-        "category": row.category,
-        "headers": {k: mask(v) for k, v in row.headers.items()},
-        "ssl_verification_disabled": row.ssl_verification_disabled,
-        "status": row.status,
-        "disabled_reason": row.disabled_reason,
-        "format": row.format,
-        "signature_scheme": row.signature_scheme,
-        "username": mask(row.username) if row.username else None,
-        "password": mask(row.password) if row.password else None,
-        "retry_schedule": row.retry_schedule,
-        "rate_limit": row.rate_limit,
-        "ordered": row.ordered,
-        "created_at": to_iso(row.created_at),
-        "last_modified_at": to_iso(row.updated_at),
-    }
-
-
-def _shown_url(row: Any) -> str:
-    """The URL, with ``****:****@`` where basic-auth credentials apply (seed 003)."""
-    if not row.username:
-        return str(row.url)
-    parts = urlsplit(row.url)
-    userinfo = MASK + (f":{MASK}" if row.password else "")
-    return str(urlunsplit(parts._replace(netloc=f"{userinfo}@{parts.netloc}")))
-
-
-def _out(row: Any) -> WebhookOut:
-    return WebhookOut(**_fields(row))
-
-
-def _check_target(url: str, settings: Settings) -> None:
-    """Refuse at once what delivery would refuse anyway: plain http when HTTPS is required,
-    and a literal private address (names are checked when connecting, as they may change)."""
-    parts = urlsplit(url)
-    if settings.require_https and parts.scheme != "https":
-        raise ApiError(422, "url must be https:// (TIDINGS_REQUIRE_HTTPS is set)", field="url")
-    ip = literal_ip(parts.hostname or "")
-    refusal = settings.address_policy().refusal(ip) if ip is not None else None
-    if refusal:
-        raise ApiError(422, f"url: {refusal}", field="url")
-
-
-def _check_headers(headers: dict[str, str], brand: str) -> None:
-    for name, value in headers.items():
-        problem = header_problem(name, value, brand)
-        if problem:
-            raise ApiError(422, problem, field=f"headers.{name}")
-
-
-async def _existing(conn: AsyncConnection, ctx: Ctx, account_id: str, webhook_id: str) -> Any:
-    """The account's webhook with its secrets readable, or a 404."""
-    row = await store.get(conn, account_id, webhook_id)
-    if row is None:
-        raise not_found("webhook", webhook_id)
-    return open_webhook(row, ctx.keyring)
-
-
-async def _ensure_url_free(
-    conn: AsyncConnection, account_id: str, url: str, except_id: str | None = None
-) -> None:
-    if await store.url_taken(conn, account_id, url, except_id):
-        raise ApiError(409, "another webhook of this account already uses this URL", field="url")
-
-
 @router.post("", status_code=201, response_model=WebhookCreated, responses=URL_TAKEN)
-async def create_webhook(body: WebhookFields, ctx: Ctx, account_id: Write) -> WebhookCreated:
-    values = _prepared(body.model_dump(), None, ctx)
-    now = ctx.clock.now()
-    webhook_id = new_id("wh")
-    secret = new_secret()
-    async with ctx.db.write() as conn:
-        await _ensure_url_free(conn, account_id, values["url"])
-        if await store.count(conn, account_id) >= ctx.settings.max_webhooks_per_account:
-            raise ApiError(
-                422,
-                f"this account has {ctx.settings.max_webhooks_per_account} webhooks, the most "
-                "allowed (TIDINGS_MAX_WEBHOOKS_PER_ACCOUNT)",
-                field="webhooks",
-            )
-        await conn.execute(
-            webhooks.insert().values(
-                seal_webhook(
-                    {
-                        **values,
-                        "id": webhook_id,
-                        "account_id": account_id,
-                        "secret": secret,
-                        "created_at": now,
-                        "updated_at": now,
-                    },
-                    ctx.keyring,
-                )
-            )
-        )
-        row = await _existing(conn, ctx, account_id, webhook_id)
-    return WebhookCreated(**_fields(row), secret=secret)
-
-
-def _prepared(changes: dict[str, Any], current: Any, ctx: Ctx) -> dict[str, Any]:
-    """Checked, ready-to-store values: URL credentials move to username/password (which are
-    encrypted at rest), and masked values sent back as they were shown keep the stored ones."""
-    if "url" in changes:
-        parts = urlsplit(changes["url"])
-        if parts.username is not None or parts.password is not None:
-            changes["url"] = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-            # Credentials shown masked (****) and sent back unchanged keep the stored ones.
-            if parts.username and changes.get("username") is None and parts.username != MASK:
-                changes["username"] = unquote(parts.username)
-            if parts.password and changes.get("password") is None and parts.password != MASK:
-                changes["password"] = unquote(parts.password)
-        _check_target(changes["url"], ctx.settings)
-    limits = ctx.settings
-    if len(changes.get("event_types") or []) > limits.max_event_types_per_webhook:
-        raise ApiError(
-            422,
-            f"at most {limits.max_event_types_per_webhook} event types per webhook",
-            field="eventTypes",
-        )
-    if len(changes.get("headers") or {}) > limits.max_headers_per_webhook:
-        raise ApiError(
-            422, f"at most {limits.max_headers_per_webhook} headers per webhook", field="headers"
-        )
-    if "headers" in changes:
-        if current is not None:
-            changes["headers"] = unmask_headers(changes["headers"], current.headers)
-        _check_headers(changes["headers"], ctx.settings.brand)
-    for field in ("username", "password"):
-        stored = getattr(current, field, None)
-        if changes.get(field) and stored and changes[field] == mask(stored):
-            changes[field] = stored
-    return changes
+async def create_webhook(body: WebhookFields, ctx: Ctx, access: Write) -> WebhookCreated:
+    return WebhookCreated(**await service.create(ctx, access, body.model_dump()))
 
 
 @router.get("", response_model=Page[WebhookOut])
 async def list_webhooks(
     ctx: Ctx,
-    account_id: Read,
+    access: Read,
     status: Status | None = None,
     category: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: str | None = None,
 ) -> Page[WebhookOut]:
-    query = webhooks.select().where(webhooks.c.account_id == account_id)
-    if status is not None:
-        query = query.where(webhooks.c.status == status)
-    if category is not None:
-        query = query.where(webhooks.c.category == category)
-    async with ctx.db.read() as conn:
-        rows, next_cursor = await fetch_page(conn, query, webhooks.c.id, limit, cursor)
-    return Page(data=[_out(open_webhook(r, ctx.keyring)) for r in rows], next_cursor=next_cursor)
+    rows, next_cursor = await service.page(
+        ctx, access, status=status, category=category, limit=limit, cursor=cursor
+    )
+    return Page(data=[WebhookOut(**r) for r in rows], next_cursor=next_cursor)
 
 
 @router.get("/{webhook_id}", response_model=WebhookOut)
-async def get_webhook(webhook_id: str, ctx: Ctx, account_id: Read) -> WebhookOut:
-    async with ctx.db.read() as conn:
-        return _out(await _existing(conn, ctx, account_id, webhook_id))
-
-
-async def _update(
-    ctx: Ctx, account_id: str, webhook_id: str, changes: dict[str, Any]
-) -> WebhookOut:
-    async with ctx.db.write() as conn:
-        row = await _existing(conn, ctx, account_id, webhook_id)
-        changes = _prepared(changes, row, ctx)
-        if "url" in changes:
-            await _ensure_url_free(conn, account_id, changes["url"], except_id=webhook_id)
-        if changes.get("status") == "Active":
-            changes["disabled_reason"] = None
-        elif changes.get("status") == "Disabled" and row.status != "Disabled":
-            changes["disabled_reason"] = "manual"
-        changes["updated_at"] = ctx.clock.now()
-        await conn.execute(
-            webhooks.update()
-            .where(webhooks.c.id == row.id)
-            .values(seal_webhook(changes, ctx.keyring))
-        )
-        return _out(await _existing(conn, ctx, account_id, webhook_id))
+async def get_webhook(webhook_id: str, ctx: Ctx, access: Read) -> WebhookOut:
+    return WebhookOut(**await service.get(ctx, access, webhook_id))
 
 
 @router.put("/{webhook_id}", response_model=WebhookOut, responses=URL_TAKEN)
 async def replace_webhook(
-    webhook_id: str, body: WebhookFields, ctx: Ctx, account_id: Write
+    webhook_id: str, body: WebhookFields, ctx: Ctx, access: Write
 ) -> WebhookOut:
     """Replace every field; a field left out takes its default."""
-    return await _update(ctx, account_id, webhook_id, body.model_dump())
+    return WebhookOut(**await service.replace(ctx, access, webhook_id, body.model_dump()))
 
 
 @router.patch("/{webhook_id}", response_model=WebhookOut, responses=URL_TAKEN)
-async def patch_webhook(
-    webhook_id: str, body: WebhookPatch, ctx: Ctx, account_id: Write
-) -> WebhookOut:
+async def patch_webhook(webhook_id: str, body: WebhookPatch, ctx: Ctx, access: Write) -> WebhookOut:
     """Change only the fields given."""
     changes = body.model_dump(exclude_unset=True)
     for field in changes:
         if field not in NULLABLE and changes[field] is None:
-            raise ApiError(422, f"{to_camel(field)} cannot be null", field=to_camel(field))
-    return await _update(ctx, account_id, webhook_id, changes)
+            raise invalid(to_camel(field), f"{to_camel(field)} cannot be null")
+    return WebhookOut(**await service.update(ctx, access, webhook_id, changes))
 
 
 @router.post("/{webhook_id}/enable", response_model=WebhookOut)
-async def enable_webhook(webhook_id: str, ctx: Ctx, account_id: Write) -> WebhookOut:
-    return await _update(ctx, account_id, webhook_id, {"status": "Active"})
+async def enable_webhook(webhook_id: str, ctx: Ctx, access: Write) -> WebhookOut:
+    return WebhookOut(**await service.set_status(ctx, access, webhook_id, "Active"))
 
 
 @router.post("/{webhook_id}/disable", response_model=WebhookOut)
-async def disable_webhook(webhook_id: str, ctx: Ctx, account_id: Write) -> WebhookOut:
-    return await _update(ctx, account_id, webhook_id, {"status": "Disabled"})
+async def disable_webhook(webhook_id: str, ctx: Ctx, access: Write) -> WebhookOut:
+    return WebhookOut(**await service.set_status(ctx, access, webhook_id, "Disabled"))
 
 
 @router.delete("/{webhook_id}", status_code=204)
-async def delete_webhook(webhook_id: str, ctx: Ctx, account_id: Write) -> Response:
+async def delete_webhook(webhook_id: str, ctx: Ctx, access: Write) -> Response:
     """Delete the webhook. Its notifications stay in the log; those still pending end failed."""
-    now = ctx.clock.now()
-    async with ctx.db.write() as conn:
-        row = await _existing(conn, ctx, account_id, webhook_id)
-        await conn.execute(webhooks.delete().where(webhooks.c.id == row.id))
-        await conn.execute(
-            notifications.update()
-            .where(
-                sa.and_(notifications.c.webhook_id == row.id, notifications.c.status == "pending")
-            )
-            .values(
-                status="failed",
-                next_attempt_at=None,
-                leased_by=None,
-                last_error="webhook deleted",
-                updated_at=now,
-            )
-        )
+    await service.delete(ctx, access, webhook_id)
     return Response(status_code=204)
 
 
 @router.get("/{webhook_id}/secret", response_model=SecretOut)
-async def get_webhook_secret(webhook_id: str, ctx: Ctx, account_id: Write) -> SecretOut:
-    async with ctx.db.read() as conn:
-        row = await _existing(conn, ctx, account_id, webhook_id)
-    return SecretOut(secret=row.secret)
+async def get_webhook_secret(webhook_id: str, ctx: Ctx, access: Write) -> SecretOut:
+    return SecretOut(secret=await service.secret(ctx, access, webhook_id))
 
 
 @router.post("/{webhook_id}/secret/roll", response_model=SecretRolled)
 async def roll_webhook_secret(
-    webhook_id: str, body: RollIn, ctx: Ctx, account_id: Write
+    webhook_id: str, body: RollIn, ctx: Ctx, access: Write
 ) -> SecretRolled:
     """A new signing secret. Until ``expiresIn`` has passed every delivery carries a signature
     with each live secret, so a receiver can switch without losing a message."""
-    now = ctx.clock.now()
-    expires_at = now + int(body.expires_in * MICROS)
-    secret = new_secret()
-    async with ctx.db.write() as conn:
-        row = await _existing(conn, ctx, account_id, webhook_id)
-        live = [s for s in row.old_secrets or [] if s["expiresAt"] > now]
-        if expires_at > now:
-            live.append({"secret": row.secret, "expiresAt": expires_at})
-        await conn.execute(
-            webhooks.update()
-            .where(webhooks.c.id == row.id)
-            .values(
-                {
-                    **seal_webhook({"secret": secret, "old_secrets": live or None}, ctx.keyring),
-                    "updated_at": now,
-                }
-            )
-        )
-    return SecretRolled(secret=secret, previous_secret_expires_at=to_iso(expires_at))
+    secret, expires_at = await service.roll_secret(ctx, access, webhook_id, body.expires_in)
+    return SecretRolled(secret=secret, previous_secret_expires_at=expires_at)
 
 
 @router.post("/{webhook_id}/replay", status_code=202, response_model=ReplayOut)
-async def replay_webhook(webhook_id: str, body: ReplayIn, ctx: Ctx, account_id: Write) -> ReplayOut:
+async def replay_webhook(webhook_id: str, body: ReplayIn, ctx: Ctx, access: Write) -> ReplayOut:
     """Queue again this webhook's notifications created in [since, until) with the given
     status (default: failed), as new attempts of the same notifications (same ids)."""
-    now = ctx.clock.now()
-    statuses = ("failed", "succeeded") if body.status == "all" else (body.status,)
-    async with ctx.db.write() as conn:
-        row = await _existing(conn, ctx, account_id, webhook_id)
-        result = await conn.execute(
-            notifications.update()
-            .where(
-                sa.and_(
-                    notifications.c.webhook_id == row.id,
-                    notifications.c.status.in_(statuses),
-                    *within(notifications.c.created_at, body.since, body.until),
-                )
-            )
-            .values(
-                status="pending", retry_index=0, next_attempt_at=now, leased_by=None, updated_at=now
-            )
-        )
-    if result.rowcount:
-        ctx.wake_worker()
-    return ReplayOut(count=result.rowcount)
+    count = await service.replay(ctx, access, webhook_id, body.since, body.until, body.status)
+    return ReplayOut(count=count)

@@ -6,6 +6,7 @@ import random
 from email.utils import parsedate_to_datetime
 
 from tidings.core.durations import parse_duration
+from tidings.core.health import is_gone
 
 # A receiver's Retry-After is honoured up to this long.
 MAX_RETRY_AFTER = 24 * 3600.0
@@ -22,6 +23,22 @@ def next_delay(
     if retry_after is not None:
         delay = max(delay, min(retry_after, MAX_RETRY_AFTER))
     return delay
+
+
+def after_failure(
+    schedule: list[float],
+    retry_index: int,
+    jitter: float,
+    status_code: int | None,
+    retry_after: str | None,
+    now: float,
+) -> float | None:
+    """Seconds until a failed notification is tried again, or None when it has failed for
+    good: its schedule is spent, or the receiver answered 410 Gone. ``retry_after`` is the
+    receiver's header, ``now`` the time in epoch seconds."""
+    if is_gone(status_code):
+        return None
+    return next_delay(schedule, retry_index, jitter, parse_retry_after(retry_after, now))
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:

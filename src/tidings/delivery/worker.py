@@ -1,44 +1,31 @@
 """The delivery worker: claims due notifications in batches, sends them concurrently on one
-HTTP session, and writes outcomes in batches while the next requests are in flight."""
+HTTP session, and hands outcomes to the writer (delivery/writer.py), which records them in
+batches while the next requests are in flight."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import functools
-import logging
 import time
 from collections import Counter
 from typing import Any
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidings import metrics
-from tidings.context import Context
-from tidings.core.clock import MICROS, to_iso
-from tidings.core.durations import parse_duration
-from tidings.core.jsonbytes import event_bytes
-from tidings.core.masking import mask_url
-from tidings.core.retry import next_delay, parse_retry_after
+from tidings.core.clock import MICROS
+from tidings.core.ids import new_id
 from tidings.core.sealing import open_webhook
-from tidings.delivery import request
-from tidings.delivery.sender import Response, Sender
-from tidings.ids import new_id
-from tidings.store import delivery as store
+from tidings.delivery import attempt, outcome
+from tidings.delivery.writer import OutcomeWriter
+from tidings.outbound.sender import Sender
+from tidings.runtime import metrics
+from tidings.runtime.context import Context
+from tidings.services import deliveries
 from tidings.store.db import is_unavailable
-from tidings.store.delivery import Health, Job, Outcome, Recorded
-from tidings.store.events import OPERATIONAL, publish_operational
+from tidings.store.queue.jobs import Job
 
 log = structlog.get_logger("tidings.worker")
-
-_WRITE_BATCH = 1000
-
-
-@functools.lru_cache(maxsize=256)
-def _schedule(items: tuple[str, ...]) -> list[float]:
-    return [parse_duration(item) for item in items]
-
 
 # How long a nearly full worker lets deliveries finish before claiming more.
 REFILL_PAUSE = 0.005
@@ -69,11 +56,11 @@ class Worker:
         # (released at shutdown, not counted twice against a webhook's concurrency).
         self.worker_id = new_id("wrk")
         self._concurrency = settings.worker_concurrency
+        self._health = deliveries.rules(ctx)
         self._sender: Sender | None = None
         self._wake = asyncio.Event()
         self._slot_free = asyncio.Event()
-        self._outcomes: list[Outcome] = []
-        self._outcomes_ready = asyncio.Event()
+        self._writer = OutcomeWriter(ctx, self.worker_id, self._health, self.wake)
         # Each delivery task and the job it holds the lease of.
         self._in_flight: dict[asyncio.Task[None], Job] = {}
         # Webhooks with their secrets decrypted: id -> (what is sent, as stored; opened row).
@@ -82,13 +69,6 @@ class Worker:
         self._held: Counter[str] = Counter()
         self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
-        self._writer_task: asyncio.Task[None] | None = None
-        self._health = Health(
-            breaker_threshold=settings.breaker_threshold,
-            probe_interval=int(settings.breaker_probe_interval * MICROS),
-            disable_after=int(settings.auto_disable_after * MICROS),
-            disable_min_failures=settings.auto_disable_min_failures,
-        )
 
     def wake(self) -> None:
         self._wake.set()
@@ -101,7 +81,7 @@ class Worker:
             policy=settings.address_policy(),
             resolver=self.ctx.resolver,
         )
-        self._writer_task = asyncio.create_task(self._write_loop(), name="tidings-writer")
+        self._writer.start()
         self._loop_task = asyncio.create_task(self._claim_loop(), name="tidings-worker")
         log.info(
             "worker started",
@@ -125,10 +105,7 @@ class Worker:
         unfinished = [job for task, job in list(self._in_flight.items()) if task.cancel()]
         if unfinished:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
-        if self._writer_task:
-            self._writer_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer_task
+        await self._writer.stop()
         await self._settle(unfinished)
         if self._sender:
             await self._sender.close()
@@ -137,17 +114,16 @@ class Worker:
     async def _settle(self, unfinished: list[Job], attempts: int = 5) -> None:
         """Write the last outcomes and release the leases of ``unfinished``; a database that is
         away gets a few tries (if it stays away, the leases simply expire)."""
-        for attempt in range(attempts):
+        for attempt_number in range(attempts):
             try:
-                await self._flush()
+                await self._writer.flush()
                 if unfinished:
-                    async with self.ctx.db.write() as conn:
-                        await store.release(conn, self.worker_id, unfinished, self.ctx.clock.now())
+                    await deliveries.release(self.ctx, self.worker_id, unfinished)
                     metrics.LEASES_RELEASED.inc(len(unfinished))
                 return
             except Exception:
-                log.exception("writing at shutdown failed", attempt=attempt + 1)
-                await asyncio.sleep(min(2.0**attempt, 5.0))
+                log.exception("writing at shutdown failed", attempt=attempt_number + 1)
+                await asyncio.sleep(min(2.0**attempt_number, 5.0))
 
     async def _claim_loop(self) -> None:
         backoff = 0.0
@@ -186,25 +162,18 @@ class Worker:
             if self._stopping:
                 return 0
             free = self._concurrency - len(self._in_flight)
-        settings = self.ctx.settings
-        now = self.ctx.clock.now()
-        async with self.ctx.db.write() as conn:
-            jobs = await store.claim(
-                conn,
-                worker_id=self.worker_id,
-                now=now,
-                lease_until=now + int(settings.lease_seconds * MICROS),
-                limit=min(free, settings.worker_batch_size),
-                rooms=self._rooms(),
-                default_room=settings.webhook_concurrency,
-                health=self._health,
-            )
+        jobs = await deliveries.claim(
+            self.ctx,
+            self.worker_id,
+            limit=min(free, self.ctx.settings.worker_batch_size),
+            rooms=self._rooms(),
+            health=self._health,
+        )
         for job in jobs:
-            webhook_id = job.webhook.id if job.webhook else ""
-            self._held[webhook_id] += 1
+            self._held[job.webhook_id] += 1
             task = asyncio.create_task(self._deliver(job))
             self._in_flight[task] = job
-            task.add_done_callback(functools.partial(self._done, webhook_id))
+            task.add_done_callback(functools.partial(self._done, job.webhook_id))
         return len(jobs)
 
     def _done(self, webhook_id: str, task: asyncio.Task[None]) -> None:
@@ -236,8 +205,7 @@ class Worker:
         poll = self.ctx.settings.worker_poll_interval
         # Webhooks this worker has filled wake it when they have room (see _done).
         full = [webhook_id for webhook_id, room in self._rooms().items() if room <= 0]
-        async with self.ctx.db.read() as conn:
-            due = await store.next_due(conn, full)
+        due = await deliveries.next_due(self.ctx, full)
         if due is None:
             return poll
         return max(0.0, min(poll, (due - self.ctx.clock.now()) / MICROS))
@@ -246,24 +214,29 @@ class Worker:
         webhook = job.webhook
         if webhook is None or (webhook.status != "Active" and not job.is_test):
             reason = "webhook deleted" if webhook is None else "webhook is disabled"
-            now = self.ctx.clock.now()
-            self._push(_final(job, webhook.id if webhook else "", now, reason))
+            self._push(outcome.ended(job, self.ctx.clock.now(), reason))
             return
         if job.send_at is not None:
             await asyncio.sleep(max(0.0, (job.send_at - self.ctx.clock.now()) / MICROS))
-        webhook = self._opened(webhook)
-        now = self.ctx.clock.now()
+        opened = self._opened(webhook)
+        started = self.ctx.clock.now()
         assert self._sender is not None
-        headers, body = request.build(job, webhook, self.ctx.settings.brand, now)
+        headers, body = attempt.build(job, opened, self.ctx.settings.brand, started)
         response = await self._sender.post(
-            webhook.url,
+            opened.url,
             headers,
             body,
-            verify_ssl=not webhook.ssl_verification_disabled,
-            username=webhook.username,
-            password=webhook.password,
+            verify_ssl=not opened.ssl_verification_disabled,
+            username=opened.username,
+            password=opened.password,
         )
-        self._push(self._outcome(job, now, response))
+        self._push(
+            outcome.of_response(job, started, response, self.ctx.settings, self.ctx.clock.now())
+        )
+
+    def _push(self, result: Any) -> None:
+        outcome.observe(result)
+        self._writer.push(result)
 
     def _opened(self, row: Any) -> Any:
         """The webhook with its secrets decrypted: once per version of what is sent, rather
@@ -277,166 +250,3 @@ class Worker:
         opened = open_webhook(row, self.ctx.keyring)
         self._open_webhooks[row.id] = (version, opened)
         return opened
-
-    def _outcome(self, job: Job, started: int, response: Response) -> Outcome:
-        settings = self.ctx.settings
-        webhook = job.webhook
-        assert webhook is not None
-        status, next_at, retry_index = "succeeded", None, job.retry_index
-        if not response.ok:
-            schedule = (
-                _schedule(tuple(webhook.retry_schedule))
-                if webhook.retry_schedule is not None
-                else settings.retry_schedule
-            )
-            delay = (
-                None  # 410 Gone: the receiver says the endpoint will never be back.
-                if response.status_code == 410
-                else next_delay(
-                    schedule,
-                    job.retry_index,
-                    settings.retry_jitter,
-                    parse_retry_after(response.retry_after, self.ctx.clock.now() / MICROS),
-                )
-            )
-            if delay is None:
-                status = "failed"
-            else:
-                status, retry_index = "pending", job.retry_index + 1
-                next_at = self.ctx.clock.now() + int(delay * MICROS)
-        return Outcome(
-            notification_id=job.notification_id,
-            account_id=job.account_id,
-            webhook_id=webhook.id,
-            event_type=job.event_type,
-            event_id=job.event_id,
-            attempt_id=new_id("att"),
-            attempted_at=started,
-            status=status,
-            retry_index=retry_index,
-            next_attempt_at=next_at,
-            status_code=response.status_code,
-            response_body=response.body,
-            duration_ms=response.duration_ms,
-            error=response.error,
-            lease_until=job.lease_until,
-        )
-
-    def _push(self, outcome: Outcome) -> None:
-        _log_outcome(outcome)
-        if outcome.attempted:
-            metrics.ATTEMPTS.labels(
-                "succeeded" if outcome.status == "succeeded" else "failed"
-            ).inc()
-            metrics.ATTEMPT_SECONDS.observe(outcome.duration_ms / 1000)
-        if outcome.status != "pending":
-            metrics.NOTIFICATIONS_DONE.labels(outcome.status).inc()
-        self._outcomes.append(outcome)
-        self._outcomes_ready.set()
-
-    async def _write_loop(self) -> None:
-        while True:
-            await self._outcomes_ready.wait()
-            self._outcomes_ready.clear()
-            try:
-                await self._flush()
-            except Exception:
-                # The outcomes stay queued; the leases keep the notifications from re-sending
-                # until they expire, and the next flush tries again.
-                log.exception("writing delivery outcomes failed; retrying")
-                await asyncio.sleep(1.0)
-                self._outcomes_ready.set()
-
-    async def _flush(self) -> None:
-        while self._outcomes:
-            batch = self._outcomes[:_WRITE_BATCH]
-            now = self.ctx.clock.now()
-            async with self.ctx.db.write() as conn:
-                recorded = await store.record(conn, self.worker_id, batch, now, self._health)
-                published = await self._publish_operational(conn, recorded, now)
-            del self._outcomes[: len(batch)]
-            for row, reason in recorded.disabled:
-                log.warning("webhook disabled", webhook_id=row.id, reason=reason)
-            if recorded.disabled:
-                self.ctx.routes.changed()  # publishing stops sending to them
-            if published:
-                self.wake()
-
-    async def _publish_operational(
-        self, conn: AsyncConnection, recorded: Recorded, now: int
-    ) -> int:
-        """``webhook.disabled`` and ``notification.failed``, as ordinary events of the account,
-        in the same transaction as the outcome that caused them."""
-        made = 0
-        for row, reason in recorded.disabled:
-            data = {
-                "webhookId": row.id,
-                "url": mask_url(row.url),
-                "reason": reason,
-                "disabledAt": to_iso(now),
-            }
-            made += await publish_operational(
-                conn, row.account_id, "webhook.disabled", event_bytes(data), now
-            )
-        for outcome in recorded.failed:
-            if outcome.event_type in OPERATIONAL:
-                continue  # never report a failed report: no loops
-            data = {
-                "notificationId": outcome.notification_id,
-                "webhookId": outcome.webhook_id,
-                "eventId": outcome.event_id,
-                "eventType": outcome.event_type,
-                "lastStatusCode": outcome.status_code,
-                "lastError": outcome.error,
-                "failedAt": to_iso(outcome.attempted_at),
-            }
-            made += await publish_operational(
-                conn, outcome.account_id, "notification.failed", event_bytes(data), now
-            )
-        return made
-
-
-_LEVELS = {"succeeded": logging.DEBUG, "pending": logging.INFO, "failed": logging.WARNING}
-
-
-def _log_outcome(o: Outcome) -> None:
-    """One line per attempt: successes at debug (there can be thousands a second), retries at
-    info, a notification that failed for good at warning."""
-    level = _LEVELS[o.status]
-    if not log.isEnabledFor(level):
-        return
-    log.log(
-        level,
-        "delivery attempt" if o.attempted else "notification ended",
-        notification_id=o.notification_id,
-        event_id=o.event_id,
-        event_type=o.event_type,
-        webhook_id=o.webhook_id,
-        account_id=o.account_id,
-        outcome=o.status,
-        status_code=o.status_code,
-        duration_ms=round(o.duration_ms, 3),
-        error=o.error,
-        next_attempt_at=to_iso(o.next_attempt_at) if o.next_attempt_at else None,
-    )
-
-
-def _final(job: Job, webhook_id: str, now: int, reason: str) -> Outcome:
-    """A notification that ends failed without an attempt (its webhook is gone or disabled)."""
-    return Outcome(
-        notification_id=job.notification_id,
-        account_id=job.account_id,
-        webhook_id=webhook_id,
-        event_type=job.event_type,
-        event_id=job.event_id,
-        attempt_id=None,
-        attempted_at=now,
-        status="failed",
-        retry_index=job.retry_index,
-        next_attempt_at=None,
-        status_code=None,
-        response_body=None,
-        duration_ms=0.0,
-        error=reason,
-        lease_until=job.lease_until,
-    )

@@ -54,6 +54,21 @@ class Database:
         await self.engine.dispose()
 
 
+# The connection type the store's functions take, for callers that hold one open (a
+# transaction spanning several store calls) without importing SQLAlchemy themselves.
+Connection = AsyncConnection
+
+
+# What a statement raises when the database fails it or cannot be reached (a front maps them
+# to 503 when ``is_unavailable`` says so, else 500).
+DATABASE_ERRORS: tuple[type[Exception], ...] = (sa.exc.DBAPIError, OSError)
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """Whether an error is a unique constraint refusing a row (a concurrent duplicate)."""
+    return isinstance(exc, sa.exc.IntegrityError)
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """Whether an error means the database cannot be reached right now (restart, network),
     as opposed to a bad statement: the caller should answer 503 and try again later."""
@@ -119,3 +134,8 @@ def ensure_sqlite_dir(url: str) -> None:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def shown_url(url: str) -> str:
+    """A database URL fit to print: its password hidden."""
+    return make_url(url).render_as_string(hide_password=True)

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tidings.store.paging import fetch_page
 from tidings.store.tables import event_types
 
 GLOBAL = "*"
@@ -42,3 +43,36 @@ def names_in_categories(account_id: str, categories: list[str]) -> sa.Select[tup
             ),
         )
     )
+
+
+async def insert(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(event_types.insert().values(values))
+
+
+async def update(conn: AsyncConnection, type_id: str, values: dict[str, Any]) -> None:
+    await conn.execute(event_types.update().where(event_types.c.id == type_id).values(values))
+
+
+async def page(
+    conn: AsyncConnection,
+    account_id: str | None,
+    *,
+    category: str | None,
+    include_archived: bool,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Row[Any]], str | None]:
+    """The types ``account_id`` sees (None: the operator's catalog)."""
+    query = event_types.select().where(visible_to(account_id))
+    if account_id is not None:
+        # An account's own type hides the catalog's type of the same name.
+        own = event_types.alias("own")
+        shadowed = sa.exists().where(
+            sa.and_(own.c.scope == account_id, own.c.name == event_types.c.name)
+        )
+        query = query.where(sa.or_(event_types.c.scope != GLOBAL, ~shadowed))
+    if category is not None:
+        query = query.where(event_types.c.category == category)
+    if not include_archived:
+        query = query.where(event_types.c.archived == sa.false())
+    return await fetch_page(conn, query, event_types.c.id, limit, cursor)

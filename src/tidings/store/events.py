@@ -1,60 +1,72 @@
-"""Publishing: an event and its notifications, written in one transaction."""
+"""Events and their notifications: written together in one transaction, read back with their
+attempts. ``insert_events`` is the one statement path by which any event is stored; it is
+called by services/publish.py only (through the group-committing runtime/publisher.py, or in a
+transaction of the caller's for test and operational events)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidings.ids import new_id
-from tidings.store.tables import attempts, events, notifications, webhooks
+from tidings.core.ids import new_id
+from tidings.store import webhooks as webhook_store
+from tidings.store.event_types import names_in_categories
+from tidings.store.paging import fetch_page
+from tidings.store.sql import within
+from tidings.store.tables import attempts, events, notifications
 
 
-def event_row(
-    event_id: str,
-    *,
-    account_id: str,
-    event_type: str,
-    data: bytes,
-    now: int,
-    idempotency_key: str | None = None,
-    request_hash: str | None = None,
-    is_test: bool = False,
-    log_id: str | None = None,
-) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    account_id: str
+    event_type: str
+    data: bytes
+    webhook_ids: list[str]
+    # Webhooks that deliver in order: publishing to them is serialized across processes.
+    ordered_ids: list[str]
+    idempotency_key: str | None = None
+    request_hash: str | None = None
+    log_id: str | None = None
+    is_test: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    event_id: str
+    created_at: int
+    notifications: list[dict[str, Any]]
+
+
+def _event_row(event_id: str, event: NewEvent, now: int) -> dict[str, Any]:
     return {
         "id": event_id,
-        "account_id": account_id,
-        "event_type": event_type,
-        "data": data,
-        "idempotency_key": idempotency_key,
-        "request_hash": request_hash,
-        "is_test": is_test,
+        "account_id": event.account_id,
+        "event_type": event.event_type,
+        "data": event.data,
+        "idempotency_key": event.idempotency_key,
+        "request_hash": event.request_hash,
+        "is_test": event.is_test,
         "created_at": now,
-        "log_id": log_id,
+        "log_id": event.log_id,
     }
 
 
-def notification_rows(
-    event_id: str,
-    *,
-    account_id: str,
-    event_type: str,
-    webhook_ids: list[str],
-    now: int,
-    is_test: bool = False,
-) -> list[dict[str, Any]]:
+def _notification_rows(event_id: str, event: NewEvent, now: int) -> list[dict[str, Any]]:
     """One notification per webhook, due at once."""
     return [
         {
             "id": new_id("ntf"),
-            "account_id": account_id,
+            "account_id": event.account_id,
             "event_id": event_id,
             "webhook_id": webhook_id,
-            "event_type": event_type,
-            "is_test": is_test,
+            "event_type": event.event_type,
+            "is_test": event.is_test,
             "status": "pending",
             "attempt_count": 0,
             "retry_index": 0,
@@ -62,48 +74,31 @@ def notification_rows(
             "created_at": now,
             "updated_at": now,
         }
-        for webhook_id in webhook_ids
+        for webhook_id in event.webhook_ids
     ]
 
 
-async def insert_event(
-    conn: AsyncConnection,
-    *,
-    account_id: str,
-    event_type: str,
-    data: bytes,
-    webhook_ids: list[str],
-    now: int,
-    is_test: bool = False,
-    log_id: str | None = None,
-) -> tuple[str, list[dict[str, Any]]]:
-    """Insert the event and one due notification per webhook; returns their ids. (Publishing
-    through the API goes through store/publisher.py, which writes many at once.)"""
-    event_id = new_id("evt")
-    await conn.execute(
-        events.insert().values(
-            event_row(
-                event_id,
-                account_id=account_id,
-                event_type=event_type,
-                data=data,
-                now=now,
-                is_test=is_test,
-                log_id=log_id,
-            )
-        )
-    )
-    rows = notification_rows(
-        event_id,
-        account_id=account_id,
-        event_type=event_type,
-        webhook_ids=webhook_ids,
-        now=now,
-        is_test=is_test,
-    )
-    if rows:
-        await conn.execute(notifications.insert(), rows)
-    return event_id, rows
+async def insert_events(
+    conn: AsyncConnection, batch: list[NewEvent], clock: Callable[[], int]
+) -> list[Published]:
+    """Write each event and one due notification per webhook, in the caller's transaction.
+    Ordered webhooks are locked first, and ids and times taken after the lock, so that they
+    follow the commit order (a worker never sees a later event before an earlier one)."""
+    await webhook_store.lock_ordered(conn, sorted({w for e in batch for w in e.ordered_ids}))
+    now = clock()
+    event_rows: list[dict[str, Any]] = []
+    all_notifications: list[dict[str, Any]] = []
+    results: list[Published] = []
+    for event in batch:
+        event_id = new_id("evt")
+        event_rows.append(_event_row(event_id, event, now))
+        rows = _notification_rows(event_id, event, now)
+        all_notifications += rows
+        results.append(Published(event_id, now, rows))
+    await conn.execute(events.insert(), event_rows)
+    if all_notifications:
+        await conn.execute(notifications.insert(), all_notifications)
+    return results
 
 
 async def by_idempotency_key(conn: AsyncConnection, account_id: str, key: str) -> Row[Any] | None:
@@ -111,6 +106,43 @@ async def by_idempotency_key(conn: AsyncConnection, account_id: str, key: str) -
         sa.and_(events.c.account_id == account_id, events.c.idempotency_key == key)
     )
     return (await conn.execute(query)).first()
+
+
+def _visible(account_id: str, categories: list[str] | None) -> list[sa.ColumnElement[bool]]:
+    conditions = [events.c.account_id == account_id]
+    if categories is not None:
+        conditions.append(events.c.event_type.in_(names_in_categories(account_id, categories)))
+    return conditions
+
+
+async def get(
+    conn: AsyncConnection, account_id: str, event_id: str, categories: list[str] | None = None
+) -> Row[Any] | None:
+    query = events.select().where(
+        sa.and_(events.c.id == event_id, *_visible(account_id, categories))
+    )
+    return (await conn.execute(query)).first()
+
+
+async def page(
+    conn: AsyncConnection,
+    account_id: str,
+    *,
+    categories: list[str] | None,
+    event_type: str | None,
+    log_id: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Row[Any]], str | None]:
+    conditions = [*_visible(account_id, categories), *within(events.c.created_at, start, end)]
+    if event_type is not None:
+        conditions.append(events.c.event_type == event_type)
+    if log_id is not None:
+        conditions.append(events.c.log_id == log_id)
+    query = events.select().where(sa.and_(*conditions))
+    return await fetch_page(conn, query, events.c.id, limit, cursor)
 
 
 async def notifications_of(conn: AsyncConnection, event_id: str) -> list[Row[Any]]:
@@ -137,22 +169,3 @@ async def attempts_of(
     for row in await conn.execute(query):
         grouped.setdefault(row.notification_id, []).append(row)
     return grouped
-
-
-OPERATIONAL = ("webhook.disabled", "notification.failed")
-
-
-async def publish_operational(
-    conn: AsyncConnection, account_id: str, event_type: str, data: bytes, now: int
-) -> int:
-    """Publish one of Tidings' own events to the account's webhooks that subscribed to it by
-    name (an empty subscription, meaning "everything", does not include these, so that a
-    failing webhook is never told about its own failures). Returns the notifications made."""
-    query = sa.select(webhooks.c.id, webhooks.c.event_types).where(
-        sa.and_(webhooks.c.account_id == account_id, webhooks.c.status == "Active")
-    )
-    targets = [r.id for r in (await conn.execute(query)).all() if event_type in r.event_types]
-    _event_id, rows = await insert_event(
-        conn, account_id=account_id, event_type=event_type, data=data, webhook_ids=targets, now=now
-    )
-    return len(rows)

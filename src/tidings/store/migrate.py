@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidings.store.db import ensure_sqlite_dir
+from tidings.store.db import Database, ensure_sqlite_dir
 
 _SCRIPTS = Path(__file__).parent / "migrations"
 
@@ -51,3 +52,12 @@ async def current_revision(conn: AsyncConnection) -> str | None:
         return MigrationContext.configure(sync_conn).get_current_revision()  # type: ignore[arg-type]
 
     return await conn.run_sync(_read)
+
+
+async def readiness(db: Database) -> str:
+    """ "ok" when the database answers and its schema fits this version; else why not. Raises
+    when the database cannot be reached."""
+    async with db.read() as conn:
+        await conn.execute(sa.text("SELECT 1"))
+        revision = await current_revision(conn)
+    return schema_problem(revision) or "ok"

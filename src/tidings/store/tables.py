@@ -152,7 +152,7 @@ notifications = sa.Table(
         postgresql_where=sa.text("status = 'pending'"),
     ),
     # Each webhook's pending rows in due order: a claim reaches a webhook's backlog without
-    # reading past other webhooks' rows (store/delivery.py, _beyond_window).
+    # reading past other webhooks' rows (store/queue/claim.py, _beyond_window).
     sa.Index(
         "ix_notifications_webhook_due",
         "webhook_id",

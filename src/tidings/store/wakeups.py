@@ -24,10 +24,10 @@ from tidings.store.db import Database
 log = structlog.get_logger("tidings.wakeups")
 
 CHANNEL = "tidings_due"
-# Keys or accounts changed: every process forgets the keys it authenticated (api/key_cache.py).
+# Keys or accounts changed: every process forgets the keys it authenticated (runtime/key_cache.py).
 KEYS_CHANNEL = "tidings_keys"
 # Webhooks, event types or accounts changed: every process forgets where events go
-# (api/route_cache.py).
+# (runtime/route_cache.py).
 ROUTES_CHANNEL = "tidings_routes"
 MAX_BACKOFF = 10.0
 
@@ -165,3 +165,12 @@ class Wakeups:
         if conn is not None and not conn.is_closed():
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(conn.close(), timeout=2.0)
+
+
+async def announce_keys_changed(db: Database) -> None:
+    """From a process that runs no ``Wakeups`` (the command line): tell running servers on
+    PostgreSQL to forget the keys they cached."""
+    if db.is_sqlite:
+        return
+    async with db.write() as conn:
+        await conn.exec_driver_sql(f"NOTIFY {KEYS_CHANNEL}")

@@ -1,4 +1,5 @@
-"""Webhooks: a partner's endpoints, always read within one account."""
+"""Webhooks: a partner's endpoints, always read within one account. Values come in sealed
+(secrets encrypted by the caller, see core/sealing.py) and go out as stored."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tidings.store.paging import fetch_page
 from tidings.store.tables import webhooks
 
 
@@ -16,6 +18,28 @@ async def get(conn: AsyncConnection, account_id: str, webhook_id: str) -> Row[An
         sa.and_(webhooks.c.id == webhook_id, webhooks.c.account_id == account_id)
     )
     return (await conn.execute(query)).first()
+
+
+async def exists(conn: AsyncConnection, webhook_id: str) -> bool:
+    query = sa.select(webhooks.c.id).where(webhooks.c.id == webhook_id)
+    return (await conn.execute(query)).first() is not None
+
+
+async def page(
+    conn: AsyncConnection,
+    account_id: str,
+    *,
+    status: str | None,
+    category: str | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Row[Any]], str | None]:
+    query = webhooks.select().where(webhooks.c.account_id == account_id)
+    if status is not None:
+        query = query.where(webhooks.c.status == status)
+    if category is not None:
+        query = query.where(webhooks.c.category == category)
+    return await fetch_page(conn, query, webhooks.c.id, limit, cursor)
 
 
 async def url_taken(
@@ -29,25 +53,39 @@ async def url_taken(
     return (await conn.execute(query)).first() is not None
 
 
+async def count(conn: AsyncConnection, account_id: str) -> int:
+    query = (
+        sa.select(sa.func.count()).select_from(webhooks).where(webhooks.c.account_id == account_id)
+    )
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def insert(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(webhooks.insert().values(values))
+
+
+async def update(conn: AsyncConnection, webhook_id: str, values: dict[str, Any]) -> None:
+    await conn.execute(webhooks.update().where(webhooks.c.id == webhook_id).values(values))
+
+
+async def delete(conn: AsyncConnection, webhook_id: str) -> None:
+    await conn.execute(webhooks.delete().where(webhooks.c.id == webhook_id))
+
+
+async def disable_all(conn: AsyncConnection, account_id: str, reason: str, now: int) -> None:
+    await conn.execute(
+        webhooks.update()
+        .where(sa.and_(webhooks.c.account_id == account_id, webhooks.c.status == "Active"))
+        .values(status="Disabled", disabled_reason=reason, updated_at=now)
+    )
+
+
 async def active_rows(conn: AsyncConnection, account_id: str) -> list[Any]:
     """The account's Active webhooks: id, subscribed event types (empty: all) and ordering."""
     query = sa.select(webhooks.c.id, webhooks.c.event_types, webhooks.c.ordered).where(
         sa.and_(webhooks.c.account_id == account_id, webhooks.c.status == "Active")
     )
     return list((await conn.execute(query)).all())
-
-
-async def active_for(conn: AsyncConnection, account_id: str, event_type: str) -> list[Row[Any]]:
-    """The account's Active webhooks subscribed to ``event_type`` (an empty list means all)."""
-    rows = await active_rows(conn, account_id)
-    return [r for r in rows if not r.event_types or event_type in r.event_types]
-
-
-async def count(conn: AsyncConnection, account_id: str) -> int:
-    query = (
-        sa.select(sa.func.count()).select_from(webhooks).where(webhooks.c.account_id == account_id)
-    )
-    return int((await conn.execute(query)).scalar_one())
 
 
 async def lock_ordered(conn: AsyncConnection, webhook_ids: list[str]) -> None:
@@ -58,3 +96,13 @@ async def lock_ordered(conn: AsyncConnection, webhook_ids: list[str]) -> None:
         return
     for webhook_id in sorted(webhook_ids):  # one order everywhere: no deadlocks
         await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(webhook_id))))
+
+
+async def batch_after(conn: AsyncConnection, last_id: str, size: int) -> list[Row[Any]]:
+    """Every account's webhooks in id order, ``size`` after ``last_id`` (re-encryption)."""
+    query = webhooks.select().where(webhooks.c.id > last_id).order_by(webhooks.c.id).limit(size)
+    return list((await conn.execute(query)).all())
+
+
+async def count_all(conn: AsyncConnection) -> int:
+    return int((await conn.execute(sa.select(sa.func.count()).select_from(webhooks))).scalar_one())

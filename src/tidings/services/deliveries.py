@@ -1,0 +1,112 @@
+"""The delivery side of notifications, as the worker (delivery/worker.py) drives it: claim
+what is due, record what each attempt did (and the webhook health it changes, and the
+operational events that follows from it), hand back what was not sent."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+
+from tidings.core.clock import to_iso
+from tidings.core.health import HealthRules
+from tidings.core.masking import mask_url
+from tidings.runtime.context import Context
+from tidings.services.publish import OPERATIONAL, publish_operational
+from tidings.store.queue import claim as claims
+from tidings.store.queue import outcomes as recorder
+from tidings.store.queue import transitions
+from tidings.store.queue.jobs import Disabled, Job, Outcome
+
+
+def rules(ctx: Context) -> HealthRules:
+    settings = ctx.settings
+    return HealthRules.of(
+        settings.breaker_threshold,
+        settings.breaker_probe_interval,
+        settings.auto_disable_after,
+        settings.auto_disable_min_failures,
+    )
+
+
+async def claim(
+    ctx: Context,
+    worker_id: str,
+    *,
+    limit: int,
+    rooms: Mapping[str, int],
+    health: HealthRules,
+) -> list[Job]:
+    """Up to ``limit`` due notifications, leased to ``worker_id`` (see store/queue/claim.py)."""
+    settings = ctx.settings
+    now = ctx.clock.now()
+    async with ctx.db.write() as conn:
+        return await claims.claim(
+            conn,
+            worker_id=worker_id,
+            now=now,
+            lease_until=now + int(settings.lease_seconds * 1_000_000),
+            limit=limit,
+            rooms=rooms,
+            default_room=settings.webhook_concurrency,
+            rules=health,
+        )
+
+
+async def next_due(ctx: Context, exclude: Collection[str]) -> int | None:
+    async with ctx.db.read() as conn:
+        return await claims.next_due(conn, exclude)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    disabled: list[Disabled]
+    # Operational events' notifications made: a worker should look for them at once.
+    notifications_made: int
+
+
+async def record(
+    ctx: Context, worker_id: str, outcomes: list[Outcome], health: HealthRules
+) -> Recorded:
+    """Write a batch of outcomes and, in the same transaction, the operational events they
+    cause: ``webhook.disabled`` for each webhook the health rules disabled, and
+    ``notification.failed`` for each notification that failed for good."""
+    now = ctx.clock.now()
+    made = 0
+    async with ctx.db.write() as conn:
+        disabled = await recorder.record(conn, worker_id, outcomes, now, health)
+        for webhook in disabled:
+            data: dict[str, object] = {
+                "webhookId": webhook.webhook_id,
+                "url": mask_url(webhook.url),
+                "reason": webhook.reason,
+                "disabledAt": to_iso(now),
+            }
+            made += await publish_operational(
+                conn, ctx, webhook.account_id, "webhook.disabled", data
+            )
+        for outcome in outcomes:
+            if outcome.status != "failed" or not outcome.attempted:
+                continue
+            if outcome.event_type in OPERATIONAL:
+                continue  # never report a failed report: no loops
+            data = {
+                "notificationId": outcome.notification_id,
+                "webhookId": outcome.webhook_id,
+                "eventId": outcome.event_id,
+                "eventType": outcome.event_type,
+                "lastStatusCode": outcome.status_code,
+                "lastError": outcome.error,
+                "failedAt": to_iso(outcome.attempted_at),
+            }
+            made += await publish_operational(
+                conn, ctx, outcome.account_id, "notification.failed", data
+            )
+    if disabled:
+        ctx.routes.changed()  # publishing stops sending to them
+    return Recorded(disabled, made)
+
+
+async def release(ctx: Context, worker_id: str, jobs: Collection[Job]) -> int:
+    """Hand back leases unsent (shutdown): due again at once, for any worker."""
+    async with ctx.db.write() as conn:
+        return await transitions.release(conn, worker_id, jobs, ctx.clock.now())

@@ -1,0 +1,81 @@
+"""Events as partners read them: the event, the request that published it, and every
+notification with its attempts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from tidings.core.access import Access
+from tidings.core.clock import to_iso
+from tidings.core.errors import not_found
+from tidings.core.jsonbytes import loads
+from tidings.runtime.context import Context
+from tidings.services import logs
+from tidings.services.notifications import attempt_view, notification_view
+from tidings.store import events as store
+
+
+def event_view(row: Any, notifications: list[Mapping[Any, Any]] | None) -> dict[str, Any]:
+    """An event row as shown; ``notifications`` None in lists."""
+    return {
+        "id": row.id,
+        "event_type": row.event_type,
+        "event_data": loads(row.data),
+        "idempotency_key": row.idempotency_key,
+        "test": row.is_test,
+        "created_at": to_iso(row.created_at),
+        "notifications": None
+        if notifications is None
+        else [notification_view(n) for n in notifications],
+    }
+
+
+async def page(
+    ctx: Context,
+    access: Access,
+    *,
+    event_type: str | None = None,
+    log_id: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: int,
+    cursor: str | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    async with ctx.db.read() as conn:
+        rows, next_cursor = await store.page(
+            conn,
+            access.account_id,
+            categories=access.categories,
+            event_type=event_type,
+            log_id=log_id,
+            start=start,
+            end=end,
+            limit=limit,
+            cursor=cursor,
+        )
+    return [event_view(r, None) for r in rows], next_cursor
+
+
+async def get(ctx: Context, access: Access, event_id: str) -> dict[str, Any]:
+    """The whole story of one event: the event, the API request that published it, and every
+    notification with its attempts."""
+    async with ctx.db.read() as conn:
+        row = await store.get(conn, access.account_id, event_id, access.categories)
+        if row is None:
+            raise not_found("event", event_id)
+        notifications = await store.notifications_of(conn, event_id)
+        attempts = await store.attempts_of(conn, [n.id for n in notifications])
+        request = await logs.summary(conn, row.log_id, None) if row.log_id else None
+    return {
+        **event_view(row, None),
+        "request": request,
+        "notifications": [
+            {
+                **notification_view(n._mapping),
+                "attempts": [attempt_view(a) for a in attempts.get(n.id, [])],
+            }
+            for n in notifications
+        ],
+    }

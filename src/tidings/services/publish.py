@@ -1,0 +1,246 @@
+"""The one path by which any event is written: API publishes, test events, and Tidings' own
+operational events (and the pushes and pull results that come in). Every one of them goes
+through ``store.events.insert_events``, which takes the ordered-delivery lock, so ordering,
+idempotency and fan-out hold whichever way an event arrives.
+
+A publish answers only after the event and its notifications are committed: nothing accepted
+is lost."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from tidings.core.access import Access
+from tidings.core.clock import to_iso
+from tidings.core.errors import DomainError
+from tidings.core.jsonbytes import dumps, event_bytes, payload_problem
+from tidings.core.schemas import data_problem
+from tidings.runtime import metrics
+from tidings.runtime.context import Context
+from tidings.services.events import event_view
+from tidings.services.notifications import notification_view
+from tidings.store import events as store
+from tidings.store import webhooks as webhook_store
+from tidings.store.db import Connection, is_conflict
+from tidings.store.events import NewEvent, Published
+
+log = structlog.get_logger("tidings.events")
+
+# Tidings' own events, published to webhooks that subscribed to them by name.
+OPERATIONAL = ("webhook.disabled", "notification.failed")
+# A fan-out to many webhooks is logged with its counts; the ids are in the API.
+_LOGGED_IDS = 20
+
+
+@dataclass(frozen=True)
+class Publication:
+    """A publish's answer: the event as stored, and whether it was an Idempotency-Key replay
+    of an earlier publish (nothing new was written)."""
+
+    event: dict[str, Any]
+    replayed: bool = False
+
+
+def _checked_bytes(data: dict[str, Any], max_depth: int) -> bytes:
+    """The event data as it will be stored and sent, once it is known to be carriable."""
+    problem = payload_problem(data, "eventData", max_depth)
+    if problem:
+        path, message = problem
+        raise DomainError(422, f"{path}: {message}", details=[{"field": path, "message": message}])
+    return event_bytes(data)
+
+
+async def _check_type(ctx: Context, access: Access, event_type: str, data: dict[str, Any]) -> None:
+    """The type exists for this account, is not archived, is within a category-limited key's
+    categories, and ``data`` matches its schema."""
+    found = await ctx.routes.event_type(ctx.db, access.account_id, event_type)
+    if found is None:
+        raise DomainError(
+            422,
+            f"event type {event_type!r} does not exist; create it at /v1/event-types",
+            field="eventType",
+        )
+    if found.archived:
+        raise DomainError(422, f"event type {event_type!r} is archived", field="eventType")
+    categories = access.categories
+    if categories is not None and found.category not in categories:
+        raise DomainError(
+            403,
+            f"this API key may publish only event types of the categories {categories}",
+            field="eventType",
+        )
+    if found.schema:
+        problem = data_problem(found.schema, data)
+        if problem:
+            path, message = problem
+            raise DomainError(
+                422,
+                f"eventData does not match the schema of {event_type}: {path}: {message}",
+                details=[{"field": path, "message": message}],
+            )
+
+
+def _request_hash(event_type: str, data: dict[str, Any]) -> str:
+    canonical = dumps({"eventType": event_type, "eventData": data}, sort_keys=True)
+    return hashlib.sha256(canonical).hexdigest()
+
+
+async def _replay(ctx: Context, account_id: str, key: str, request_hash: str) -> Publication | None:
+    """The first answer for an Idempotency-Key already used with this same body."""
+    async with ctx.db.read() as conn:
+        row = await store.by_idempotency_key(conn, account_id, key)
+        if row is None:
+            return None
+        if row.request_hash != request_hash:
+            raise DomainError(
+                409,
+                "this Idempotency-Key was already used with a different body",
+                field="Idempotency-Key",
+            )
+        notifications = await store.notifications_of(conn, row.id)
+    return Publication(event_view(row, [n._mapping for n in notifications]), replayed=True)
+
+
+async def publish(
+    ctx: Context,
+    access: Access,
+    event_type: str,
+    data: dict[str, Any],
+    *,
+    idempotency_key: str | None = None,
+    log_id: str | None = None,
+) -> Publication:
+    """Publish an event of the account to every Active webhook subscribed to its type."""
+    account_id = access.account_id
+    request_hash = _request_hash(event_type, data) if idempotency_key else None
+    if idempotency_key:
+        replayed = await _replay(ctx, account_id, idempotency_key, request_hash or "")
+        if replayed is not None:
+            return replayed
+    stored = _checked_bytes(data, ctx.settings.max_json_depth)
+    await _check_type(ctx, access, event_type, data)
+    targets = await ctx.routes.targets(ctx.db, account_id, event_type)
+    event = NewEvent(
+        account_id=account_id,
+        event_type=event_type,
+        data=stored,
+        webhook_ids=[t.id for t in targets],
+        ordered_ids=[t.id for t in targets if t.ordered],
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+        log_id=log_id,
+    )
+    try:
+        # Committed (with other requests' events) before this returns: a 202 means durable.
+        published = await ctx.publisher.publish(event)
+    except Exception as exc:
+        if not is_conflict(exc):
+            raise
+        # A concurrent request with the same Idempotency-Key committed first.
+        if idempotency_key:
+            replayed = await _replay(ctx, account_id, idempotency_key, request_hash or "")
+            if replayed is not None:
+                return replayed
+        raise
+    return Publication(_committed(ctx, event, published, data, idempotency_key))
+
+
+async def publish_test(
+    ctx: Context,
+    access: Access,
+    webhook_ids: list[str],
+    event_type: str,
+    data: dict[str, Any],
+    *,
+    log_id: str | None = None,
+) -> Publication:
+    """Send an event to the named webhooks only, whether Active or Disabled and whatever
+    their event-type filter: create a webhook Disabled, test it, then enable it."""
+    account_id = access.account_id
+    stored = _checked_bytes(data, ctx.settings.max_json_depth)
+    webhook_ids = list(dict.fromkeys(webhook_ids))
+    await _check_type(ctx, access, event_type, data)
+    async with ctx.db.write() as conn:
+        ordered = []
+        for index, webhook_id in enumerate(webhook_ids):
+            row = await webhook_store.get(conn, account_id, webhook_id)
+            if row is None:
+                raise DomainError(
+                    404, f"webhook {webhook_id!r} not found", field=f"webhookIds[{index}]"
+                )
+            if row.ordered:
+                ordered.append(webhook_id)
+        event = NewEvent(
+            account_id=account_id,
+            event_type=event_type,
+            data=stored,
+            webhook_ids=webhook_ids,
+            ordered_ids=ordered,
+            log_id=log_id,
+            is_test=True,
+        )
+        (published,) = await store.insert_events(conn, [event], ctx.clock.now)
+    return Publication(_committed(ctx, event, published, data, None))
+
+
+def _committed(
+    ctx: Context,
+    event: NewEvent,
+    published: Published,
+    data: dict[str, Any],
+    idempotency_key: str | None,
+) -> dict[str, Any]:
+    """After the commit: count, log, wake the workers; the event's view."""
+    if not event.is_test:
+        metrics.EVENTS_PUBLISHED.inc()
+    _log_published(event.account_id, published.event_id, event.event_type, published.notifications)
+    if published.notifications:
+        ctx.wake_worker()
+    return {
+        "id": published.event_id,
+        "event_type": event.event_type,
+        "event_data": data,
+        "idempotency_key": idempotency_key,
+        "test": event.is_test,
+        "created_at": to_iso(published.created_at),
+        "notifications": [notification_view(n) for n in published.notifications],
+    }
+
+
+async def publish_operational(
+    conn: Connection, ctx: Context, account_id: str, event_type: str, data: dict[str, object]
+) -> int:
+    """Publish one of Tidings' own events, in the caller's transaction (the one recording the
+    outcome that caused it), to the account's Active webhooks that subscribed to it by name.
+    An empty subscription, meaning "everything", does not include these, so that a failing
+    webhook is never told about its own failures. Returns the notifications made."""
+    rows = await webhook_store.active_rows(conn, account_id)
+    targets = [r for r in rows if event_type in r.event_types]
+    event = NewEvent(
+        account_id=account_id,
+        event_type=event_type,
+        data=event_bytes(data),
+        webhook_ids=[r.id for r in targets],
+        ordered_ids=[r.id for r in targets if r.ordered],
+    )
+    (published,) = await store.insert_events(conn, [event], ctx.clock.now)
+    return len(published.notifications)
+
+
+def _log_published(
+    account_id: str, event_id: str, event_type: str, notifications: list[dict[str, Any]]
+) -> None:
+    few = len(notifications) <= _LOGGED_IDS
+    log.info(
+        "event published",
+        account_id=account_id,
+        event_id=event_id,
+        event_type=event_type,
+        notifications=len(notifications),
+        notification_ids=[n["id"] for n in notifications] if few else None,
+        webhook_ids=[n["webhook_id"] for n in notifications] if few else None,
+    )
