@@ -69,6 +69,17 @@ class Settings(BaseSettings):
     auto_disable_after: float = Field(default=5 * 86400.0, gt=0)
     auto_disable_min_failures: int = Field(default=10, ge=1)
 
+    # The address partners reach this deployment at: the base of each source's ingest URL
+    # ("<public_url>/in/src_…"). Empty means the served address (http://host:port).
+    public_url: str = ""
+    # Pulls: the most one run reads (each page), the pages it follows by Link rel="next", how
+    # often a worker looks for due pulls, and after how many failed runs in a row a pull is
+    # disabled (disabledReason "failing").
+    pull_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    pull_max_pages: int = Field(default=10, ge=1)
+    pull_poll_interval: float = Field(default=5.0, gt=0)
+    pull_disable_after: int = Field(default=5, ge=1)
+
     # API limits.
     max_body_bytes: int = 256 * 1024
     # Requests per second per API key (token bucket, per process); 0 turns it off.
@@ -124,6 +135,10 @@ class Settings(BaseSettings):
                 f"({self.delivery_timeout}) + 5 seconds"
             )
         return self
+
+    def public_base(self) -> str:
+        """Where partners reach this deployment, without a trailing slash."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     def address_policy(self) -> AddressPolicy:
         return AddressPolicy.from_settings(self.allow_private_networks, self.allowed_networks)

@@ -46,6 +46,8 @@ class EventOut(ApiOut):
     event_data: dict[str, Any]
     idempotency_key: str | None
     test: bool
+    source_id: str | None = Field(description="The source it was pushed to (src_…), if any")
+    pull_id: str | None = Field(description="The pull whose run found it (pull_…), if any")
     created_at: str
     notifications: list[NotificationOut] | None = Field(
         description="In publish answers; null in lists"

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from tidings.core import routing
 from tidings.core.ttl_cache import TtlCache
 from tidings.store import event_types as event_type_store
 from tidings.store import webhooks as webhook_store
@@ -37,15 +38,17 @@ class RouteCache:
 
         return await self._types.get_or_load((account_id, name), load)
 
-    async def targets(self, db: Database, account_id: str, event_type: str) -> list[Any]:
-        """The account's Active webhooks subscribed to ``event_type``."""
+    async def targets(
+        self, db: Database, account_id: str, event_type: str, category: str | None
+    ) -> list[Any]:
+        """The account's Active webhooks that take ``event_type`` (of ``category``)."""
 
         async def load() -> list[Any]:
             async with db.read() as conn:
                 return await webhook_store.active_rows(conn, account_id)
 
         rows = await self._webhooks.get_or_load(account_id, load)
-        return [r for r in rows if not r.event_types or event_type in r.event_types]
+        return [r for r in rows if routing.takes(r.event_types, r.category, event_type, category)]
 
     def clear(self) -> None:
         self._types.clear()

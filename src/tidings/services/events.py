@@ -17,14 +17,27 @@ from tidings.services.notifications import attempt_view, notification_view
 from tidings.store import events as store
 
 
+def source_key(source_id: str, key: str) -> str:
+    """A push's idempotency key as stored: per source, apart from the account's own keys."""
+    return f"{source_id}:{key}"
+
+
+def shown_key(stored: str | None, source_id: str | None) -> str | None:
+    if stored is not None and source_id is not None:
+        return stored.removeprefix(f"{source_id}:")
+    return stored
+
+
 def event_view(row: Any, notifications: list[Mapping[Any, Any]] | None) -> dict[str, Any]:
     """An event row as shown; ``notifications`` None in lists."""
     return {
         "id": row.id,
         "event_type": row.event_type,
         "event_data": loads(row.data),
-        "idempotency_key": row.idempotency_key,
+        "idempotency_key": shown_key(row.idempotency_key, row.source_id),
         "test": row.is_test,
+        "source_id": row.source_id,
+        "pull_id": row.pull_id,
         "created_at": to_iso(row.created_at),
         "notifications": None
         if notifications is None

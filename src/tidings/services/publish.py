@@ -14,6 +14,7 @@ from typing import Any
 
 import structlog
 
+from tidings.core import routing
 from tidings.core.access import Access
 from tidings.core.clock import to_iso
 from tidings.core.errors import DomainError
@@ -21,7 +22,7 @@ from tidings.core.jsonbytes import dumps, event_bytes, payload_problem
 from tidings.core.schemas import data_problem
 from tidings.runtime import metrics
 from tidings.runtime.context import Context
-from tidings.services.events import event_view
+from tidings.services.events import event_view, shown_key, source_key
 from tidings.services.notifications import notification_view
 from tidings.store import events as store
 from tidings.store import webhooks as webhook_store
@@ -31,7 +32,7 @@ from tidings.store.events import NewEvent, Published
 log = structlog.get_logger("tidings.events")
 
 # Tidings' own events, published to webhooks that subscribed to them by name.
-OPERATIONAL = ("webhook.disabled", "notification.failed")
+OPERATIONAL = ("webhook.disabled", "notification.failed", "pull.disabled")
 # A fan-out to many webhooks is logged with its counts; the ids are in the API.
 _LOGGED_IDS = 20
 
@@ -54,9 +55,9 @@ def _checked_bytes(data: dict[str, Any], max_depth: int) -> bytes:
     return event_bytes(data)
 
 
-async def _check_type(ctx: Context, access: Access, event_type: str, data: dict[str, Any]) -> None:
-    """The type exists for this account, is not archived, is within a category-limited key's
-    categories, and ``data`` matches its schema."""
+async def _check_type(ctx: Context, access: Access, event_type: str, data: dict[str, Any]) -> Any:
+    """The type, once it exists for this account, is not archived, is within a
+    category-limited key's categories, and ``data`` matches its schema."""
     found = await ctx.routes.event_type(ctx.db, access.account_id, event_type)
     if found is None:
         raise DomainError(
@@ -82,6 +83,7 @@ async def _check_type(ctx: Context, access: Access, event_type: str, data: dict[
                 f"eventData does not match the schema of {event_type}: {path}: {message}",
                 details=[{"field": path, "message": message}],
             )
+    return found
 
 
 def _request_hash(event_type: str, data: dict[str, Any]) -> str:
@@ -89,13 +91,16 @@ def _request_hash(event_type: str, data: dict[str, Any]) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-async def _replay(ctx: Context, account_id: str, key: str, request_hash: str) -> Publication | None:
-    """The first answer for an Idempotency-Key already used with this same body."""
+async def _replay(
+    ctx: Context, account_id: str, key: str, request_hash: str | None
+) -> Publication | None:
+    """The first answer for an Idempotency-Key already used (with this same body, unless
+    ``request_hash`` is None: a source's retried push returns its first event whatever)."""
     async with ctx.db.read() as conn:
         row = await store.by_idempotency_key(conn, account_id, key)
         if row is None:
             return None
-        if row.request_hash != request_hash:
+        if request_hash is not None and row.request_hash != request_hash:
             raise DomainError(
                 409,
                 "this Idempotency-Key was already used with a different body",
@@ -113,17 +118,23 @@ async def publish(
     *,
     idempotency_key: str | None = None,
     log_id: str | None = None,
+    source_id: str | None = None,
 ) -> Publication:
-    """Publish an event of the account to every Active webhook subscribed to its type."""
+    """Publish an event of the account to every Active webhook that takes its type. A push
+    to a source (``source_id``) keeps its idempotency keys apart from the account's."""
     account_id = access.account_id
     request_hash = _request_hash(event_type, data) if idempotency_key else None
+    if idempotency_key and source_id:
+        idempotency_key = source_key(source_id, idempotency_key)
+    # A source's retry returns its first event whatever its body; the API's, the same body.
+    compared = None if source_id else request_hash
     if idempotency_key:
-        replayed = await _replay(ctx, account_id, idempotency_key, request_hash or "")
+        replayed = await _replay(ctx, account_id, idempotency_key, compared)
         if replayed is not None:
             return replayed
     stored = _checked_bytes(data, ctx.settings.max_json_depth)
-    await _check_type(ctx, access, event_type, data)
-    targets = await ctx.routes.targets(ctx.db, account_id, event_type)
+    found = await _check_type(ctx, access, event_type, data)
+    targets = await ctx.routes.targets(ctx.db, account_id, event_type, found.category)
     event = NewEvent(
         account_id=account_id,
         event_type=event_type,
@@ -133,6 +144,7 @@ async def publish(
         idempotency_key=idempotency_key,
         request_hash=request_hash,
         log_id=log_id,
+        source_id=source_id,
     )
     try:
         # Committed (with other requests' events) before this returns: a 202 means durable.
@@ -142,7 +154,7 @@ async def publish(
             raise
         # A concurrent request with the same Idempotency-Key committed first.
         if idempotency_key:
-            replayed = await _replay(ctx, account_id, idempotency_key, request_hash or "")
+            replayed = await _replay(ctx, account_id, idempotency_key, compared)
             if replayed is not None:
                 return replayed
         raise
@@ -204,8 +216,10 @@ def _committed(
         "id": published.event_id,
         "event_type": event.event_type,
         "event_data": data,
-        "idempotency_key": idempotency_key,
+        "idempotency_key": shown_key(idempotency_key, event.source_id),
         "test": event.is_test,
+        "source_id": event.source_id,
+        "pull_id": event.pull_id,
         "created_at": to_iso(published.created_at),
         "notifications": [notification_view(n) for n in published.notifications],
     }
@@ -219,7 +233,7 @@ async def publish_operational(
     An empty subscription, meaning "everything", does not include these, so that a failing
     webhook is never told about its own failures. Returns the notifications made."""
     rows = await webhook_store.active_rows(conn, account_id)
-    targets = [r for r in rows if event_type in r.event_types]
+    targets = [r for r in rows if routing.named(r.event_types, event_type)]
     event = NewEvent(
         account_id=account_id,
         event_type=event_type,
@@ -244,3 +258,47 @@ def _log_published(
         notification_ids=[n["id"] for n in notifications] if few else None,
         webhook_ids=[n["webhook_id"] for n in notifications] if few else None,
     )
+
+
+async def publish_records(
+    conn: Connection,
+    ctx: Context,
+    access: Access,
+    event_type: str,
+    records: list[dict[str, Any]],
+    *,
+    pull_id: str,
+) -> tuple[list[str], list[tuple[int, str]]]:
+    """Publish each record as an event of ``event_type``, in the caller's transaction (the one
+    that also marks the records seen, so a crash neither loses nor repeats one). Returns the
+    event ids, and per record refused (its data does not fit the type), its index and why."""
+    problems: list[tuple[int, str]] = []
+    accepted: list[tuple[dict[str, Any], bytes]] = []
+    found = None
+    for index, data in enumerate(records):
+        try:
+            stored = _checked_bytes(data, ctx.settings.max_json_depth)
+            found = await _check_type(ctx, access, event_type, data)
+        except DomainError as exc:
+            problems.append((index, exc.message))
+            continue
+        accepted.append((data, stored))
+    if not accepted or found is None:
+        return [], problems
+    targets = await ctx.routes.targets(ctx.db, access.account_id, event_type, found.category)
+    batch = [
+        NewEvent(
+            account_id=access.account_id,
+            event_type=event_type,
+            data=stored,
+            webhook_ids=[t.id for t in targets],
+            ordered_ids=[t.id for t in targets if t.ordered],
+            pull_id=pull_id,
+        )
+        for _data, stored in accepted
+    ]
+    published = await store.insert_events(conn, batch, ctx.clock.now)
+    for event, result in zip(batch, published, strict=True):
+        metrics.EVENTS_PUBLISHED.inc()
+        _log_published(event.account_id, result.event_id, event_type, result.notifications)
+    return [p.event_id for p in published], problems

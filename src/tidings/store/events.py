@@ -34,6 +34,9 @@ class NewEvent:
     request_hash: str | None = None
     log_id: str | None = None
     is_test: bool = False
+    # Where it came in, when not through the API: a push to a source, or a pull's run.
+    source_id: str | None = None
+    pull_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,8 @@ def _event_row(event_id: str, event: NewEvent, now: int) -> dict[str, Any]:
         "is_test": event.is_test,
         "created_at": now,
         "log_id": event.log_id,
+        "source_id": event.source_id,
+        "pull_id": event.pull_id,
     }
 
 

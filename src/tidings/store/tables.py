@@ -111,6 +111,9 @@ events = sa.Table(
     sa.Column("created_at", Micros, nullable=False),
     # The API request (log id) that published it.
     sa.Column("log_id", sa.String(36), nullable=True),
+    # Where it came in, when not through POST /v1/events: a push to a source, or a pull run.
+    sa.Column("source_id", sa.String(40), nullable=True),
+    sa.Column("pull_id", sa.String(40), nullable=True),
     sa.UniqueConstraint("account_id", "idempotency_key", name="uq_events_idempotency"),
     sa.Index("ix_events_account_id", "account_id", "id"),
     sa.Index("ix_events_log_id", "log_id"),
@@ -208,4 +211,92 @@ logs = sa.Table(
     sa.Column("event_ids", sa.JSON, nullable=True),
     sa.Index("ix_logs_account_id", "account_id", "id"),
     sa.Index("ix_logs_created_at", "created_at"),
+)
+
+
+# --- Push and Pull (migration 0006) -----------------------------------------------------------
+
+# An inbound endpoint partners push to (POST /in/{id}).
+sources = sa.Table(
+    "sources",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("account_id", sa.String(40), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("category", sa.String(200), nullable=True),
+    # The type a push becomes, unless event_type_pointer finds one in the body.
+    sa.Column("event_type", sa.String(256), nullable=False),
+    sa.Column("event_type_pointer", sa.String(512), nullable=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("auth_type", sa.String(20), nullable=False),
+    sa.Column("signature_scheme", sa.String(20), nullable=True),
+    sa.Column("username", sa.String(200), nullable=True),
+    # argon2 hash of the basic-auth password; never the password.
+    sa.Column("password_hash", sa.String(200), nullable=True),
+    # The live keys (hashed) or secrets (encrypted), newest first, each with its expiry
+    # (null: until rolled) and last four characters: [{"value", "last4", "expiresAt"}].
+    sa.Column("credentials", sa.JSON, nullable=False),
+    sa.Column("created_at", Micros, nullable=False),
+    sa.Column("updated_at", Micros, nullable=False),
+    sa.Index("ix_sources_account_id", "account_id", "id"),
+)
+
+# A scheduled fetch of a partner's URL.
+pulls = sa.Table(
+    "pulls",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("account_id", sa.String(40), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("category", sa.String(200), nullable=True),
+    sa.Column("url", sa.String(2048), nullable=False),
+    sa.Column("username", sa.String(200), nullable=True),
+    # Encrypted with the master key, like webhook secrets.
+    sa.Column("password", sa.String(500), nullable=True),
+    sa.Column("timezone", sa.String(64), nullable=False),
+    sa.Column("frequency", sa.String(200), nullable=False),
+    sa.Column("schedule", sa.String(64), nullable=True),
+    sa.Column("event_type", sa.String(256), nullable=False),
+    sa.Column("records_pointer", sa.String(512), nullable=True),
+    sa.Column("id_pointer", sa.String(512), nullable=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("disabled_reason", sa.String(40), nullable=True),
+    sa.Column("next_run_at", Micros, nullable=True),
+    # A run in progress: which process holds it, and until when (then another takes over).
+    sa.Column("leased_by", sa.String(40), nullable=True),
+    sa.Column("lease_until", Micros, nullable=True),
+    sa.Column("consecutive_failures", sa.Integer, nullable=False, server_default="0"),
+    # The first page's ETag, sent back as If-None-Match.
+    sa.Column("etag", sa.String(500), nullable=True),
+    sa.Column("last_run_at", Micros, nullable=True),
+    sa.Column("created_at", Micros, nullable=False),
+    sa.Column("updated_at", Micros, nullable=False),
+    sa.Index("ix_pulls_account_id", "account_id", "id"),
+    sa.Index("ix_pulls_next_run_at", "next_run_at"),
+)
+
+pull_runs = sa.Table(
+    "pull_runs",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("pull_id", sa.String(40), nullable=False),
+    sa.Column("account_id", sa.String(40), nullable=False),
+    sa.Column("started_at", Micros, nullable=False),
+    sa.Column("finished_at", Micros, nullable=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("http_status", sa.Integer, nullable=True),
+    sa.Column("records_seen", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("records_new", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("event_ids", sa.JSON, nullable=True),
+    sa.Index("ix_pull_runs_pull_id", "pull_id", "id"),
+)
+
+# The records a pull has made events of, by id: each becomes an event once.
+pull_seen = sa.Table(
+    "pull_seen",
+    metadata,
+    sa.Column("pull_id", sa.String(40), primary_key=True),
+    sa.Column("record_id", sa.String(512), primary_key=True),
+    sa.Column("seen_at", Micros, nullable=False),
 )

@@ -81,10 +81,10 @@ async def disable_all(conn: AsyncConnection, account_id: str, reason: str, now: 
 
 
 async def active_rows(conn: AsyncConnection, account_id: str) -> list[Any]:
-    """The account's Active webhooks: id, subscribed event types (empty: all) and ordering."""
-    query = sa.select(webhooks.c.id, webhooks.c.event_types, webhooks.c.ordered).where(
-        sa.and_(webhooks.c.account_id == account_id, webhooks.c.status == "Active")
-    )
+    """The account's Active webhooks: id, subscribed event types, category and ordering."""
+    query = sa.select(
+        webhooks.c.id, webhooks.c.event_types, webhooks.c.category, webhooks.c.ordered
+    ).where(sa.and_(webhooks.c.account_id == account_id, webhooks.c.status == "Active"))
     return list((await conn.execute(query)).all())
 
 
