@@ -28,12 +28,15 @@ class RunningServer:
         clock: Clock | None = None,
         resolver: AbstractResolver | None = None,
     ) -> None:
-        self.settings = settings.model_copy(update={"operator_key": OPERATOR_KEY})
-        self.operator_key = OPERATOR_KEY
-        self.clock = clock or Clock()
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
         self.port = self._sock.getsockname()[1]
+        # The served address, as `tidings serve --host --port` would set it.
+        self.settings = settings.model_copy(
+            update={"operator_key": OPERATOR_KEY, "host": "127.0.0.1", "port": self.port}
+        )
+        self.operator_key = OPERATOR_KEY
+        self.clock = clock or Clock()
         self.base_url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
             create_app(self.settings, clock=self.clock, resolver=resolver),

@@ -18,6 +18,7 @@ from tidings.api import (
     health,
     logs,
     notifications,
+    sources,
     webhooks,
 )
 from tidings.api.middleware.limits import BodyLimit, NulGuard
@@ -26,6 +27,7 @@ from tidings.config import Settings
 from tidings.core.clock import Clock
 from tidings.core.rate_limit import TokenBuckets
 from tidings.delivery.worker import Worker
+from tidings.inbound import push
 from tidings.runtime import master_key
 from tidings.runtime.context import Context
 from tidings.runtime.key_cache import KeyCache
@@ -116,6 +118,8 @@ def create_app(
         events,
         notifications,
         logs,
+        sources,
+        push,
     ):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -68,10 +68,18 @@ def error_response(
 
 
 def _field_of(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc]
+    """``("body", "eventTypes", 1)`` → ``eventTypes[1]``: list positions in brackets, as the
+    paths of event data are written."""
+    parts = list(loc)
     if parts and parts[0] in ("body", "query", "path", "header"):
         parts = parts[1:]
-    return ".".join(parts) or "body"
+    field = ""
+    for part in parts:
+        if isinstance(part, int):
+            field += f"[{part}]"
+        else:
+            field += f".{part}" if field else str(part)
+    return field or "body"
 
 
 def _validation_response(exc: RequestValidationError) -> Response:

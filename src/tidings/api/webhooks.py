@@ -10,11 +10,11 @@ from pydantic import Field
 from pydantic.alias_generators import to_camel
 
 from tidings.api.deps import Ctx, allow
-from tidings.api.event_types import Name
 from tidings.api.model import DEFAULT_LIMIT, MAX_LIMIT, ApiModel, ApiOut, ExpiresIn, NotNull, Page
 from tidings.core.access import Access
 from tidings.core.errors import invalid
 from tidings.services import webhooks as service
+from tidings.services.event_types import NAME_PATTERN
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
@@ -36,11 +36,19 @@ Schedule = Annotated[
     Field(description='Delays between attempts, e.g. ["1m", "5m", "15m", "1h", "3h"]'),
 ]
 Credential = Annotated[str, Field(min_length=1, max_length=200)]
+# An event type's name, or a pattern: ``payment.*`` takes every type under ``payment.``.
+Subscription = Annotated[
+    str,
+    Field(
+        pattern=NAME_PATTERN.removesuffix("$") + r"(\.\*)?$",
+        description="An event type, or a pattern such as payment.*",
+    ),
+]
 
 
 class WebhookFields(ApiModel):
     url: Annotated[str, Field(max_length=2048, description="Where notifications are POSTed")]
-    event_types: list[Name] = Field(
+    event_types: list[Subscription] = Field(
         default_factory=list, max_length=500, description="Empty means every event type"
     )
     description: str | None = Field(default=None, max_length=4000)
@@ -69,7 +77,7 @@ class WebhookFields(ApiModel):
 
 class WebhookPatch(ApiModel):
     url: Annotated[str | None, Field(max_length=2048), NotNull] = None
-    event_types: Annotated[list[Name] | None, NotNull] = Field(default=None, max_length=500)
+    event_types: Annotated[list[Subscription] | None, NotNull] = Field(default=None, max_length=500)
     description: str | None = Field(default=None, max_length=4000)
     category: str | None = Field(default=None, max_length=200)
     headers: Annotated[dict[str, str] | None, NotNull] = Field(default=None, max_length=50)

@@ -64,6 +64,22 @@ class Access:
     def categories(self) -> list[str] | None:
         return self.caller.categories
 
+    def sees(self, category: str | None) -> bool:
+        """Whether an endpoint (webhook, source, pull) of ``category`` is the caller's to see:
+        a category-limited key sees only those of its categories."""
+        return self.categories is None or category in self.categories
+
+    def may_place(self, category: str | None) -> None:
+        """403 naming ``category`` when a category-limited key would make or move an endpoint
+        outside its categories (it could not see it afterwards)."""
+        if not self.sees(category):
+            raise DomainError(
+                403,
+                f"this API key is limited to the categories {self.categories}: "
+                "give one of them as category",
+                field="category",
+            )
+
 
 def operator(account_id: str | None = None) -> Caller:
     """The operator acting directly on the store (the command line): every permission."""

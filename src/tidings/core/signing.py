@@ -29,3 +29,33 @@ def hex_signature(secret: str, body: bytes) -> str:
     """Hex HMAC-SHA256 of the body keyed with the secret exactly as the API shows it (its UTF-8
     bytes, prefix included): what seed 004's Node.js check computes."""
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+# A Standard Webhooks timestamp further than this from now is refused (replays, skew).
+TOLERANCE_SECONDS = 5 * 60
+
+
+def verify_standard(
+    secrets_: list[str], msg_id: str, timestamp: str, signatures: str, body: bytes, now: int
+) -> str | None:
+    """Why a Standard Webhooks signed message is refused, or None when one of the signatures
+    in ``signatures`` (space-separated ``v1,…``) is made with one of ``secrets_``. ``now`` in
+    epoch seconds."""
+    try:
+        sent_at = int(timestamp)
+    except ValueError:
+        return "webhook-timestamp is not a number of seconds"
+    if abs(now - sent_at) > TOLERANCE_SECONDS:
+        return "webhook-timestamp is more than 5 minutes from now"
+    offered = {s.strip() for s in signatures.split(" ") if s.strip().startswith("v1,")}
+    for secret in secrets_:
+        expected = standard_signature(secret_bytes(secret), msg_id, sent_at, body)
+        if any(hmac.compare_digest(expected, candidate) for candidate in offered):
+            return None
+    return "no webhook-signature matches"
+
+
+def verify_hex(secrets_: list[str], signature: str, body: bytes) -> bool:
+    """Whether ``signature`` is the hex HMAC-SHA256 of ``body`` with one of ``secrets_``."""
+    given = signature.strip().lower()
+    return any(hmac.compare_digest(hex_signature(s, body), given) for s in secrets_)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from tidings.core import routing
 from tidings.core.access import Caller
 from tidings.core.clock import to_iso
 from tidings.core.errors import DomainError, invalid, not_found
@@ -174,3 +175,30 @@ async def archive(ctx: Context, caller: Caller, name: str) -> None:
         row = await _own(conn, caller, name)
         await store.update(conn, row.id, {"archived": True, "updated_at": ctx.clock.now()})
     ctx.routes.changed()
+
+
+async def require_type(
+    ctx: Context, account_id: str, name: str, category: str | None, field: str = "eventType"
+) -> Any:
+    """The type ``name`` as the account sees it, for an endpoint of ``category``; a 422 naming
+    ``field`` when it does not exist or belongs to another category."""
+    found = await ctx.routes.event_type(ctx.db, account_id, name)
+    if found is None:
+        raise invalid(field, f"{field}: event type {name!r} does not exist")
+    if category is not None and found.category != category:
+        raise invalid(
+            field,
+            f"{field}: event type {name!r} is of category {found.category!r}, not {category!r}",
+        )
+    return found
+
+
+async def check_subscription(
+    ctx: Context, account_id: str, entries: list[str], category: str | None
+) -> None:
+    """An endpoint's ``eventTypes``: each names an existing type (of the endpoint's category,
+    when it has one) or is a ``prefix.*`` pattern; else a 422 naming ``eventTypes[i]``."""
+    for index, entry in enumerate(entries):
+        if routing.is_pattern(entry):
+            continue
+        await require_type(ctx, account_id, entry, category, field=f"eventTypes[{index}]")

@@ -180,7 +180,7 @@ async def publish_test(
         ordered = []
         for index, webhook_id in enumerate(webhook_ids):
             row = await webhook_store.get(conn, account_id, webhook_id)
-            if row is None:
+            if row is None or not access.sees(row.category):
                 raise DomainError(
                     404, f"webhook {webhook_id!r} not found", field=f"webhookIds[{index}]"
                 )

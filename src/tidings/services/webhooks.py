@@ -21,6 +21,7 @@ from tidings.core.retry import check_schedule
 from tidings.core.sealing import open_webhook, seal_webhook
 from tidings.core.signing import new_secret
 from tidings.runtime.context import Context
+from tidings.services.event_types import check_subscription
 from tidings.store import webhooks as store
 from tidings.store.db import Connection
 from tidings.store.queue import transitions
@@ -142,10 +143,11 @@ def _prepared(changes: dict[str, Any], current: Any, settings: Settings) -> dict
     return changes
 
 
-async def _existing(conn: Connection, ctx: Context, account_id: str, webhook_id: str) -> Any:
-    """The account's webhook with its secrets readable, or a 404."""
-    row = await store.get(conn, account_id, webhook_id)
-    if row is None:
+async def _existing(conn: Connection, ctx: Context, access: Access, webhook_id: str) -> Any:
+    """The account's webhook with its secrets readable, or a 404 (also for one outside a
+    category-limited key's categories)."""
+    row = await store.get(conn, access.account_id, webhook_id)
+    if row is None or not access.sees(row.category):
         raise not_found("webhook", webhook_id)
     return open_webhook(row, ctx.keyring)
 
@@ -157,9 +159,17 @@ async def _ensure_url_free(
         raise DomainError(409, "another webhook of this account already uses this URL", field="url")
 
 
+async def _check_routing(ctx: Context, access: Access, values: Any) -> None:
+    """Its category is the caller's to use, and each eventTypes entry names an existing type
+    of that category, or is a pattern."""
+    access.may_place(values["category"])
+    await check_subscription(ctx, access.account_id, values["event_types"], values["category"])
+
+
 async def create(ctx: Context, access: Access, fields: dict[str, Any]) -> dict[str, Any]:
     """A new webhook; its view carries the signing secret (``secret``)."""
     values = _prepared({**DEFAULTS, **fields}, None, ctx.settings)
+    await _check_routing(ctx, access, values)
     now = ctx.clock.now()
     webhook_id = new_id("wh")
     secret = new_secret()
@@ -186,7 +196,7 @@ async def create(ctx: Context, access: Access, fields: dict[str, Any]) -> dict[s
                 ctx.keyring,
             ),
         )
-        row = await _existing(conn, ctx, access.account_id, webhook_id)
+        row = await _existing(conn, ctx, access, webhook_id)
     ctx.routes.changed()
     return {**view(row), "secret": secret}
 
@@ -202,14 +212,20 @@ async def page(
 ) -> tuple[list[dict[str, Any]], str | None]:
     async with ctx.db.read() as conn:
         rows, next_cursor = await store.page(
-            conn, access.account_id, status=status, category=category, limit=limit, cursor=cursor
+            conn,
+            access.account_id,
+            status=status,
+            category=category,
+            categories=access.categories,
+            limit=limit,
+            cursor=cursor,
         )
     return [view(open_webhook(r, ctx.keyring)) for r in rows], next_cursor
 
 
 async def get(ctx: Context, access: Access, webhook_id: str) -> dict[str, Any]:
     async with ctx.db.read() as conn:
-        return view(await _existing(conn, ctx, access.account_id, webhook_id))
+        return view(await _existing(conn, ctx, access, webhook_id))
 
 
 async def replace(
@@ -225,8 +241,17 @@ async def update(
     """Change the given fields (status included: Active clears disabledReason, Disabled sets
     it to manual)."""
     async with ctx.db.write() as conn:
-        row = await _existing(conn, ctx, access.account_id, webhook_id)
+        row = await _existing(conn, ctx, access, webhook_id)
         changes = _prepared(dict(changes), row, ctx.settings)
+        if "event_types" in changes or "category" in changes:
+            await _check_routing(
+                ctx,
+                access,
+                {
+                    "event_types": changes.get("event_types", row.event_types),
+                    "category": changes.get("category", row.category),
+                },
+            )
         if "url" in changes:
             await _ensure_url_free(conn, access.account_id, changes["url"], except_id=webhook_id)
         if changes.get("status") == "Active":
@@ -235,7 +260,7 @@ async def update(
             changes["disabled_reason"] = "manual"
         changes["updated_at"] = ctx.clock.now()
         await store.update(conn, row.id, seal_webhook(changes, ctx.keyring))
-        shown = view(await _existing(conn, ctx, access.account_id, webhook_id))
+        shown = view(await _existing(conn, ctx, access, webhook_id))
     ctx.routes.changed()
     return shown
 
@@ -248,7 +273,7 @@ async def delete(ctx: Context, access: Access, webhook_id: str) -> None:
     """Delete the webhook. Its notifications stay in the log; those still pending end failed."""
     now = ctx.clock.now()
     async with ctx.db.write() as conn:
-        row = await _existing(conn, ctx, access.account_id, webhook_id)
+        row = await _existing(conn, ctx, access, webhook_id)
         await store.delete(conn, row.id)
         await transitions.end_pending(conn, webhook_id=row.id, reason="webhook deleted", now=now)
     ctx.routes.changed()
@@ -256,7 +281,7 @@ async def delete(ctx: Context, access: Access, webhook_id: str) -> None:
 
 async def secret(ctx: Context, access: Access, webhook_id: str) -> str:
     async with ctx.db.read() as conn:
-        row = await _existing(conn, ctx, access.account_id, webhook_id)
+        row = await _existing(conn, ctx, access, webhook_id)
     return str(row.secret)
 
 
@@ -269,7 +294,7 @@ async def roll_secret(
     expires_at = now + int(expires_in * MICROS)
     new = new_secret()
     async with ctx.db.write() as conn:
-        row = await _existing(conn, ctx, access.account_id, webhook_id)
+        row = await _existing(conn, ctx, access, webhook_id)
         live = [s for s in row.old_secrets or [] if s["expiresAt"] > now]
         if expires_at > now:
             live.append({"secret": row.secret, "expiresAt": expires_at})
@@ -291,7 +316,7 @@ async def replay(
     now = ctx.clock.now()
     statuses = ("failed", "succeeded") if status == "all" else (status,)
     async with ctx.db.write() as conn:
-        row = await _existing(conn, ctx, access.account_id, webhook_id)
+        row = await _existing(conn, ctx, access, webhook_id)
         count = await transitions.requeue_window(conn, row.id, statuses, since, until, now)
     if count:
         ctx.wake_worker()

@@ -31,10 +31,14 @@ async def page(
     *,
     status: str | None,
     category: str | None,
+    categories: list[str] | None = None,
     limit: int,
     cursor: str | None,
 ) -> tuple[list[Row[Any]], str | None]:
+    """``categories``: only webhooks of these (a category-limited key's view)."""
     query = webhooks.select().where(webhooks.c.account_id == account_id)
+    if categories is not None:
+        query = query.where(webhooks.c.category.in_(categories))
     if status is not None:
         query = query.where(webhooks.c.status == status)
     if category is not None:
