@@ -6,12 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from aiohttp.abc import AbstractResolver
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from tidings import __version__
 from tidings.api import (
     accounts,
     api_keys,
+    docs,
     errors,
     event_types,
     events,
@@ -23,6 +24,7 @@ from tidings.api import (
 )
 from tidings.api.middleware.limits import BodyLimit, NulGuard
 from tidings.api.middleware.request_log import RequestLog
+from tidings.api.query_guard import check_query
 from tidings.config import Settings
 from tidings.core.clock import Clock
 from tidings.core.rate_limit import TokenBuckets
@@ -107,8 +109,13 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Served with local assets (api/docs.py).
+        docs_url=None,
+        redoc_url=None,
+        dependencies=[Depends(check_query)],
     )
     errors.install(app)
+    docs.install(app)
     for module in (
         health,
         accounts,

@@ -57,6 +57,7 @@ class ApiKeyOut(ApiOut):
     last_used_at: str | None
     expires_at: str | None
     revoked_at: str | None
+    replaced_by: str | None = Field(description="The key a roll made from this one")
     status: Literal["active", "expiring", "expired", "revoked"]
 
 
@@ -100,7 +101,7 @@ async def get_api_key(key_id: str, ctx: Ctx, access: Read) -> ApiKeyOut:
     "/{key_id}/roll",
     status_code=201,
     response_model=ApiKeyCreated,
-    responses={409: {"description": "The key is revoked"}},
+    responses={409: {"description": "The key is revoked, or was rolled already"}},
 )
 async def roll_api_key(key_id: str, body: RollIn, ctx: Ctx, access: Write) -> ApiKeyCreated:
     """A new key with the same type and permissions. The old one keeps working for

@@ -75,6 +75,15 @@ class WebhookFields(ApiModel):
     )
 
 
+class WebhookReplace(WebhookFields):
+    """A PUT replaces every field: the subscription must be given, so that leaving it out
+    never silently means "every event type"."""
+
+    event_types: list[Subscription] = Field(
+        max_length=500, description="Required: [] for every event type"
+    )
+
+
 class WebhookPatch(ApiModel):
     url: Annotated[str | None, Field(max_length=2048), NotNull] = None
     event_types: Annotated[list[Subscription] | None, NotNull] = Field(default=None, max_length=500)
@@ -172,9 +181,10 @@ async def get_webhook(webhook_id: str, ctx: Ctx, access: Read) -> WebhookOut:
 
 @router.put("/{webhook_id}", response_model=WebhookOut, responses=URL_TAKEN)
 async def replace_webhook(
-    webhook_id: str, body: WebhookFields, ctx: Ctx, access: Write
+    webhook_id: str, body: WebhookReplace, ctx: Ctx, access: Write
 ) -> WebhookOut:
-    """Replace every field; a field left out takes its default."""
+    """Replace every field: `url` and `eventTypes` must be given; another field left out
+    takes its default."""
     return WebhookOut(**await service.replace(ctx, access, webhook_id, body.model_dump()))
 
 

@@ -48,6 +48,9 @@ def build(job: Job, webhook: Any, brand: str, now: int) -> tuple[dict[str, str],
             f"X-{brand}-Event-Type": job.event_type,
         }
     )
+    if job.is_test:
+        # A receiver can tell a test event (POST /v1/test-events) from a real one.
+        headers[f"X-{brand}-Test"] = "true"
     if webhook.signature_scheme == "hmac-sha256-hex":
         # One value only, so sign with the oldest live secret (rolls keep them in the order
         # they were replaced): a receiver keeps verifying until the roll's expiry, then the

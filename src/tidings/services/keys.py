@@ -32,6 +32,7 @@ def view(ctx: Context, row: Any) -> dict[str, Any]:
         "last_used_at": to_iso(ctx.key_usage.last_used(row.id, row.last_used_at)),
         "expires_at": to_iso(row.expires_at),
         "revoked_at": to_iso(row.revoked_at),
+        "replaced_by": row.replaced_by,
         "status": key_status(row.revoked_at, row.expires_at, ctx.clock.now()),
     }
 
@@ -182,6 +183,12 @@ async def roll(
         old = await _existing(conn, caller, key_id)
         if old.revoked_at is not None:
             raise DomainError(409, "a revoked key cannot be rolled")
+        if old.replaced_by is not None:
+            raise DomainError(
+                409,
+                f"this key was already rolled: its successor is {old.replaced_by}; roll that one",
+                details=[{"field": "replacedBy", "message": old.replaced_by}],
+            )
         check_grant(caller, old.type, old.permissions, old.categories)
         row, plaintext = await store.roll(
             conn,

@@ -20,6 +20,8 @@ from tidings.core.masking import MASK, mask, unmask_headers
 from tidings.core.retry import check_schedule
 from tidings.core.sealing import open_webhook, seal_webhook
 from tidings.core.signing import new_secret
+from tidings.core.urls import normalized
+from tidings.outbound import resolve
 from tidings.runtime.context import Context
 from tidings.services.event_types import check_subscription
 from tidings.store import webhooks as store
@@ -152,11 +154,27 @@ async def _existing(conn: Connection, ctx: Context, access: Access, webhook_id: 
     return open_webhook(row, ctx.keyring)
 
 
+async def check_reachable(url: str, settings: Settings) -> None:
+    """A host name that resolves only to refused addresses is a 422 now, rather than a failed
+    delivery later (names are checked again at each connection)."""
+    refused = await resolve.refusal(urlsplit(url).hostname or "", settings.address_policy())
+    if refused:
+        raise invalid("url", f"url: {refused}")
+
+
 async def _ensure_url_free(
     conn: Connection, account_id: str, url: str, except_id: str | None = None
 ) -> None:
-    if await store.url_taken(conn, account_id, url, except_id):
-        raise DomainError(409, "another webhook of this account already uses this URL", field="url")
+    """One webhook per URL and account, URLs compared normalised (case of scheme and host,
+    default port, trailing slash)."""
+    wanted = normalized(url)
+    for webhook_id, taken in await store.urls(conn, account_id):
+        if webhook_id != except_id and normalized(taken) == wanted:
+            raise DomainError(
+                409,
+                f"another webhook of this account already uses this URL ({webhook_id})",
+                field="url",
+            )
 
 
 async def _check_routing(ctx: Context, access: Access, values: Any) -> None:
@@ -170,6 +188,7 @@ async def create(ctx: Context, access: Access, fields: dict[str, Any]) -> dict[s
     """A new webhook; its view carries the signing secret (``secret``)."""
     values = _prepared({**DEFAULTS, **fields}, None, ctx.settings)
     await _check_routing(ctx, access, values)
+    await check_reachable(values["url"], ctx.settings)
     now = ctx.clock.now()
     webhook_id = new_id("wh")
     secret = new_secret()
@@ -240,6 +259,10 @@ async def update(
 ) -> dict[str, Any]:
     """Change the given fields (status included: Active clears disabledReason, Disabled sets
     it to manual)."""
+    if "url" in changes:
+        # Before the transaction: resolving a name may take a moment.
+        check_url(changes["url"])
+        await check_reachable(changes["url"], ctx.settings)
     async with ctx.db.write() as conn:
         row = await _existing(conn, ctx, access, webhook_id)
         changes = _prepared(dict(changes), row, ctx.settings)

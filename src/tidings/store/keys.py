@@ -59,12 +59,9 @@ async def get(conn: AsyncConnection, key_id: str, account_id: str | None = None)
 async def roll(
     conn: AsyncConnection, old: Row[Any], *, old_expires_at: int, now: int, created_by: str | None
 ) -> tuple[Row[Any], str]:
-    """A new key like ``old``; ``old`` keeps working until ``old_expires_at``."""
-    if old.expires_at is None or old.expires_at > old_expires_at:
-        await conn.execute(
-            api_keys.update().where(api_keys.c.id == old.id).values(expires_at=old_expires_at)
-        )
-    return await create(
+    """A new key like ``old``; ``old`` keeps working until ``old_expires_at`` and names the new
+    one as its successor."""
+    row, plaintext = await create(
         conn,
         account_id=old.account_id,
         key_type=old.type,
@@ -74,6 +71,11 @@ async def roll(
         categories=old.categories,
         created_by=created_by,
     )
+    changes: dict[str, Any] = {"replaced_by": row.id}
+    if old.expires_at is None or old.expires_at > old_expires_at:
+        changes["expires_at"] = old_expires_at
+    await conn.execute(api_keys.update().where(api_keys.c.id == old.id).values(changes))
+    return row, plaintext
 
 
 async def revoke(conn: AsyncConnection, key_id: str, now: int) -> None:

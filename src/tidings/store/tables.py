@@ -40,6 +40,8 @@ api_keys = sa.Table(
     sa.Column("expires_at", Micros, nullable=True),
     sa.Column("revoked_at", Micros, nullable=True),
     sa.Column("last_used_at", Micros, nullable=True),
+    # The key a roll made from this one (a key is rolled once).
+    sa.Column("replaced_by", sa.String(40), nullable=True),
 )
 
 event_types = sa.Table(

@@ -46,15 +46,10 @@ async def page(
     return await fetch_page(conn, query, webhooks.c.id, limit, cursor)
 
 
-async def url_taken(
-    conn: AsyncConnection, account_id: str, url: str, except_id: str | None = None
-) -> bool:
-    query = sa.select(webhooks.c.id).where(
-        sa.and_(webhooks.c.account_id == account_id, webhooks.c.url == url)
-    )
-    if except_id:
-        query = query.where(webhooks.c.id != except_id)
-    return (await conn.execute(query)).first() is not None
+async def urls(conn: AsyncConnection, account_id: str) -> list[tuple[str, str]]:
+    """Each webhook of the account: its id and URL."""
+    query = sa.select(webhooks.c.id, webhooks.c.url).where(webhooks.c.account_id == account_id)
+    return [(row.id, row.url) for row in await conn.execute(query)]
 
 
 async def count(conn: AsyncConnection, account_id: str) -> int:
