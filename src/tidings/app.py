@@ -17,6 +17,7 @@ from tidings.api import (
     event_types,
     events,
     health,
+    listen,
     logs,
     notifications,
     sources,
@@ -34,6 +35,7 @@ from tidings.runtime import master_key
 from tidings.runtime.context import Context
 from tidings.runtime.key_cache import KeyCache
 from tidings.runtime.scheduler import Scheduler
+from tidings.services import listeners
 from tidings.store.db import Database
 from tidings.store.wakeups import Wakeups
 
@@ -88,10 +90,13 @@ def create_app(
         ctx.request_log.start(db)
         scheduler = Scheduler(ctx) if settings.role in ("scheduler", "all") else None
         if scheduler:
+            # Listeners whose process died without leaving.
+            scheduler.sweeps.append(lambda: listeners.remove_stale(ctx))
             scheduler.start()
         try:
             yield
         finally:
+            ctx.stopping.set()
             # Stop claiming, finish or hand back what is in flight, then the rest.
             if worker:
                 await worker.stop()
@@ -127,6 +132,7 @@ def create_app(
         logs,
         sources,
         push,
+        listen,
     ):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

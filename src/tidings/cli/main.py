@@ -8,6 +8,7 @@ import math
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -15,6 +16,7 @@ import uvicorn
 
 from tidings import __version__
 from tidings.cli.admin import accounts_app, keys_app
+from tidings.cli.listen import listen
 from tidings.config import Settings, settings_with
 from tidings.store.db import shown_url
 
@@ -26,6 +28,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+app.command("listen")(listen)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
 
@@ -131,17 +134,29 @@ def serve(
             "  This key will not be shown again: store it somewhere safe now.",
         ]
     typer.echo("\n".join(lines))
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        # Requests still running at SIGTERM get this long; then the worker gets as long.
+        timeout_graceful_shutdown=max(1, math.ceil(settings.shutdown_grace)),
+    )
     with _exit_zero_on_signals():
-        uvicorn.run(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            log_config=None,
-            access_log=False,
-            lifespan="on",
-            # Requests still running at SIGTERM get this long; then the worker gets as long.
-            timeout_graceful_shutdown=max(1, math.ceil(settings.shutdown_grace)),
-        )
+        _Server(config).run()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling the app at SIGTERM/SIGINT that it is stopping: open streams
+    (tidings listen) end at once instead of holding the shutdown for its whole grace."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        ctx = getattr(getattr(self.config.app, "state", None), "ctx", None)
+        if ctx is not None:
+            ctx.stopping.set()
+        super().handle_exit(sig, frame)
 
 
 @contextlib.contextmanager

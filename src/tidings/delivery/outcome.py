@@ -1,94 +1,16 @@
-"""What an attempt's answer means for its notification: succeeded, due again later (the
-webhook's retry schedule, the receiver's Retry-After), or failed for good (schedule spent,
-or 410 Gone)."""
+"""What the worker tells about each outcome: metrics and a log line."""
 
 from __future__ import annotations
 
-import functools
 import logging
 
 import structlog
 
-from tidings.config import Settings
-from tidings.core.clock import MICROS, to_iso
-from tidings.core.durations import parse_duration
-from tidings.core.ids import new_id
-from tidings.core.retry import after_failure
-from tidings.outbound.sender import Response
+from tidings.core.clock import to_iso
 from tidings.runtime import metrics
-from tidings.store.queue.jobs import Job, Outcome
+from tidings.store.queue.jobs import Outcome
 
 log = structlog.get_logger("tidings.worker")
-
-
-@functools.lru_cache(maxsize=256)
-def _schedule(items: tuple[str, ...]) -> list[float]:
-    return [parse_duration(item) for item in items]
-
-
-def of_response(
-    job: Job, started: int, response: Response, settings: Settings, now: int
-) -> Outcome:
-    """The outcome of ``job``'s attempt begun at ``started`` (``now``: when it answered)."""
-    webhook = job.webhook
-    status, next_at, retry_index = "succeeded", None, job.retry_index
-    if not response.ok:
-        schedule = (
-            _schedule(tuple(webhook.retry_schedule))
-            if webhook.retry_schedule is not None
-            else settings.retry_schedule
-        )
-        delay = after_failure(
-            schedule,
-            job.retry_index,
-            settings.retry_jitter,
-            response.status_code,
-            response.retry_after,
-            now / MICROS,
-        )
-        if delay is None:
-            status = "failed"
-        else:
-            status, retry_index = "pending", job.retry_index + 1
-            next_at = now + int(delay * MICROS)
-    return Outcome(
-        notification_id=job.notification_id,
-        account_id=job.account_id,
-        webhook_id=webhook.id,
-        event_type=job.event_type,
-        event_id=job.event_id,
-        attempt_id=new_id("att"),
-        attempted_at=started,
-        status=status,
-        retry_index=retry_index,
-        next_attempt_at=next_at,
-        status_code=response.status_code,
-        response_body=response.body,
-        duration_ms=response.duration_ms,
-        error=response.error,
-        lease_until=job.lease_until,
-    )
-
-
-def ended(job: Job, now: int, reason: str) -> Outcome:
-    """A notification that ends failed without an attempt (its webhook is gone or disabled)."""
-    return Outcome(
-        notification_id=job.notification_id,
-        account_id=job.account_id,
-        webhook_id=job.webhook_id,
-        event_type=job.event_type,
-        event_id=job.event_id,
-        attempt_id=None,
-        attempted_at=now,
-        status="failed",
-        retry_index=job.retry_index,
-        next_attempt_at=None,
-        status_code=None,
-        response_body=None,
-        duration_ms=0.0,
-        error=reason,
-        lease_until=job.lease_until,
-    )
 
 
 _LEVELS = {"succeeded": logging.DEBUG, "pending": logging.INFO, "failed": logging.WARNING}

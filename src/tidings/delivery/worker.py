@@ -13,10 +13,11 @@ from typing import Any
 
 import structlog
 
+from tidings.core import attempt
 from tidings.core.clock import MICROS
 from tidings.core.ids import new_id
 from tidings.core.sealing import open_webhook
-from tidings.delivery import attempt, outcome
+from tidings.delivery import outcome
 from tidings.delivery.writer import OutcomeWriter
 from tidings.outbound.sender import Sender
 from tidings.runtime import metrics
@@ -214,7 +215,7 @@ class Worker:
         webhook = job.webhook
         if webhook is None or (webhook.status != "Active" and not job.is_test):
             reason = "webhook deleted" if webhook is None else "webhook is disabled"
-            self._push(outcome.ended(job, self.ctx.clock.now(), reason))
+            self._push(deliveries.ended(job, self.ctx.clock.now(), reason))
             return
         if job.send_at is not None:
             await asyncio.sleep(max(0.0, (job.send_at - self.ctx.clock.now()) / MICROS))
@@ -231,7 +232,7 @@ class Worker:
             password=opened.password,
         )
         self._push(
-            outcome.of_response(job, started, response, self.ctx.settings, self.ctx.clock.now())
+            deliveries.outcome_of(job, started, response, self.ctx.settings, self.ctx.clock.now())
         )
 
     def _push(self, result: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -41,6 +42,8 @@ class Context:
     keys: KeyCache = field(default_factory=KeyCache)
     # Where each account's events go, as last looked up (runtime/route_cache.py).
     routes: RouteCache = field(default_factory=RouteCache)
+    # Set when the process begins to stop: open streams (tidings listen) end.
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
     # Publishing's writes, committed in groups (runtime/publisher.py).
     publisher: Publisher = field(init=False)
 

@@ -11,7 +11,7 @@ import structlog
 from tidings.store import keys as key_store
 from tidings.store.db import Database
 
-log = structlog.get_logger("tidings.runtime.key_usage")
+log = structlog.get_logger("tidings.key_usage")
 
 
 class KeyUsage:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
 
 import structlog
 
@@ -20,7 +21,7 @@ from tidings.runtime.context import Context
 from tidings.store import retention
 from tidings.store.leader import Leadership
 
-log = structlog.get_logger("tidings.runtime.scheduler")
+log = structlog.get_logger("tidings.scheduler")
 
 DAY = 86400 * MICROS
 LEADER_TICK = 5.0
@@ -51,10 +52,12 @@ class Scheduler:
         self.ctx = ctx
         self._task: asyncio.Task[None] | None = None
         self._leadership = Leadership(ctx.db)
+        # Housekeeping run at every tick by the leader (registered by the app: the sweep of
+        # listeners whose process died, say).
+        self.sweeps: list[Callable[[], Awaitable[None]]] = []
 
     def start(self) -> None:
-        if self.ctx.settings.retention_interval > 0:
-            self._task = asyncio.create_task(self._loop(), name="tidings-scheduler")
+        self._task = asyncio.create_task(self._loop(), name="tidings-scheduler")
 
     async def stop(self) -> None:
         if self._task:
@@ -67,12 +70,18 @@ class Scheduler:
     async def _loop(self) -> None:
         interval = self.ctx.settings.retention_interval
         # How soon a follower notices the leader is gone, and takes over.
-        tick = min(interval, LEADER_TICK)
+        tick = min(interval, LEADER_TICK) if interval > 0 else LEADER_TICK
         next_run = 0.0
         while True:
             leader = await self._leadership.check()
             metrics.SCHEDULER_LEADER.set(1 if leader else 0)
-            if leader and time.monotonic() >= next_run:
+            if leader:
+                for sweep in self.sweeps:
+                    try:
+                        await sweep()
+                    except Exception:
+                        log.exception("a scheduled sweep failed; trying again", sweep=repr(sweep))
+            if leader and interval > 0 and time.monotonic() >= next_run:
                 try:
                     counts = await run_retention(self.ctx)
                     if any(counts.values()):

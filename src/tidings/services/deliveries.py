@@ -4,12 +4,18 @@ operational events that follows from it), hand back what was not sent."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from tidings.core.clock import to_iso
+from tidings.config import Settings
+from tidings.core.clock import MICROS, to_iso
+from tidings.core.durations import parse_duration
 from tidings.core.health import HealthRules
+from tidings.core.ids import new_id
 from tidings.core.masking import mask_url
+from tidings.core.retry import after_failure
+from tidings.outbound.sender import Response
 from tidings.runtime.context import Context
 from tidings.services.publish import OPERATIONAL, publish_operational
 from tidings.store.queue import claim as claims
@@ -104,6 +110,76 @@ async def record(
     if disabled:
         ctx.routes.changed()  # publishing stops sending to them
     return Recorded(disabled, made)
+
+
+@functools.lru_cache(maxsize=256)
+def _schedule(items: tuple[str, ...]) -> list[float]:
+    return [parse_duration(item) for item in items]
+
+
+def outcome_of(job: Job, started: int, response: Response, settings: Settings, now: int) -> Outcome:
+    """What the answer to ``job``'s attempt begun at ``started`` (``now``: when it answered)
+    means: succeeded (any 2xx), due again later (the webhook's retry schedule, the receiver's
+    Retry-After), or failed for good (schedule spent, or 410 Gone)."""
+    webhook = job.webhook
+    status, next_at, retry_index = "succeeded", None, job.retry_index
+    if not response.ok:
+        schedule = (
+            _schedule(tuple(webhook.retry_schedule))
+            if webhook.retry_schedule is not None
+            else settings.retry_schedule
+        )
+        delay = after_failure(
+            schedule,
+            job.retry_index,
+            settings.retry_jitter,
+            response.status_code,
+            response.retry_after,
+            now / MICROS,
+        )
+        if delay is None:
+            status = "failed"
+        else:
+            status, retry_index = "pending", job.retry_index + 1
+            next_at = now + int(delay * MICROS)
+    return Outcome(
+        notification_id=job.notification_id,
+        account_id=job.account_id,
+        webhook_id=webhook.id,
+        event_type=job.event_type,
+        event_id=job.event_id,
+        attempt_id=new_id("att"),
+        attempted_at=started,
+        status=status,
+        retry_index=retry_index,
+        next_attempt_at=next_at,
+        status_code=response.status_code,
+        response_body=response.body,
+        duration_ms=response.duration_ms,
+        error=response.error,
+        lease_until=job.lease_until,
+    )
+
+
+def ended(job: Job, now: int, reason: str) -> Outcome:
+    """A notification that ends failed without an attempt (its webhook is gone or disabled)."""
+    return Outcome(
+        notification_id=job.notification_id,
+        account_id=job.account_id,
+        webhook_id=job.webhook_id,
+        event_type=job.event_type,
+        event_id=job.event_id,
+        attempt_id=None,
+        attempted_at=now,
+        status="failed",
+        retry_index=job.retry_index,
+        next_attempt_at=None,
+        status_code=None,
+        response_body=None,
+        duration_ms=0.0,
+        error=reason,
+        lease_until=job.lease_until,
+    )
 
 
 async def release(ctx: Context, worker_id: str, jobs: Collection[Job]) -> int:

@@ -94,6 +94,9 @@ webhooks = sa.Table(
     sa.Column("consecutive_failures", sa.Integer, nullable=False, server_default="0"),
     sa.Column("failing_since", Micros, nullable=True),
     sa.Column("breaker_open_until", Micros, nullable=True),
+    # Set while the webhook is a ``tidings listen`` connection (its stream delivers it, no
+    # worker does): the listener's id.
+    sa.Column("listener_id", sa.String(40), nullable=True),
     sa.Column("created_at", Micros, nullable=False),
     sa.Column("updated_at", Micros, nullable=False),
     sa.UniqueConstraint("account_id", "url", name="uq_webhooks_account_url"),

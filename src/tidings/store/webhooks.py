@@ -35,8 +35,11 @@ async def page(
     limit: int,
     cursor: str | None,
 ) -> tuple[list[Row[Any]], str | None]:
-    """``categories``: only webhooks of these (a category-limited key's view)."""
-    query = webhooks.select().where(webhooks.c.account_id == account_id)
+    """``categories``: only webhooks of these (a category-limited key's view). Listener
+    connections (``tidings listen``) are not listed."""
+    query = webhooks.select().where(
+        sa.and_(webhooks.c.account_id == account_id, webhooks.c.listener_id.is_(None))
+    )
     if categories is not None:
         query = query.where(webhooks.c.category.in_(categories))
     if status is not None:

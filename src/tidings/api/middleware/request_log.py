@@ -148,6 +148,8 @@ class RequestLog:
         pushed = False
         started = False
         status = 500
+        # A stream (tidings listen) is not a body to keep: only that it was opened, and how.
+        streaming = False
 
         async def receive_recorded() -> Message:
             message = await receive()
@@ -156,14 +158,19 @@ class RequestLog:
             return message
 
         async def send_recorded(message: Message) -> None:
-            nonlocal pushed, started, status
+            nonlocal pushed, started, status, streaming
             if message["type"] == "http.response.start":
                 started = True
                 status = message["status"]
+                streaming = any(
+                    name == b"content-type" and value.startswith(b"text/event-stream")
+                    for name, value in message.get("headers", [])
+                )
                 headers = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
                 message = {**message, "headers": headers}
             elif message["type"] == "http.response.body":
-                _capture(record.response_body, message.get("body", b""))
+                if not streaming:
+                    _capture(record.response_body, message.get("body", b""))
                 if not message.get("more_body", False) and not pushed:
                     # In the buffer before the client has the answer: a shutdown now still
                     # writes it.

@@ -44,6 +44,51 @@ async def claim(
     the webhook's row lock, so the cap holds across workers."""
     postgres = conn.dialect.name == "postgresql"
     chosen = await _choose(conn, now, limit, rooms, default_room, postgres)
+    return await _lease(conn, chosen, worker_id, now, lease_until, rooms, default_room, rules)
+
+
+async def claim_listener(
+    conn: AsyncConnection,
+    *,
+    webhook_id: str,
+    listener_id: str,
+    now: int,
+    lease_until: int,
+    limit: int,
+    rules: HealthRules,
+) -> list[Job]:
+    """Take up to ``limit`` of a listener webhook's due notifications, leased to the listener
+    (workers never claim a listener's: see ``_window``)."""
+    n = notifications
+    query = (
+        sa.select(n.c.id)
+        .where(
+            sa.and_(
+                n.c.webhook_id == webhook_id, n.c.status == "pending", n.c.next_attempt_at <= now
+            )
+        )
+        .order_by(n.c.next_attempt_at)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    chosen = list((await conn.execute(query)).scalars())
+    return await _lease(conn, chosen, listener_id, now, lease_until, {}, limit, rules)
+
+
+async def _lease(
+    conn: AsyncConnection,
+    chosen: list[str],
+    worker_id: str,
+    now: int,
+    lease_until: int,
+    rooms: Mapping[str, int],
+    default_room: int,
+    rules: HealthRules,
+) -> list[Job]:
+    """Lease the ``chosen`` notifications to ``worker_id``; load their events and webhooks;
+    apply each webhook's limits."""
+    postgres = conn.dialect.name == "postgresql"
     if not chosen:
         return []
     claimed = (
@@ -138,7 +183,14 @@ def _window(postgres: bool) -> sa.Select[Any]:
             sa.case((w.c.ordered == sa.true(), _oldest_pending(n.c.webhook_id))).label("head"),
         )
         .select_from(n.join(w, w.c.id == n.c.webhook_id))
-        .where(sa.and_(n.c.status == "pending", n.c.next_attempt_at <= sa.bindparam("now")))
+        .where(
+            sa.and_(
+                n.c.status == "pending",
+                n.c.next_attempt_at <= sa.bindparam("now"),
+                # A listener's notifications go down its own stream, not through a worker.
+                w.c.listener_id.is_(None),
+            )
+        )
         .order_by(n.c.next_attempt_at)
         .limit(sa.bindparam("window_size", type_=sa.Integer))
     )
@@ -178,6 +230,7 @@ async def _beyond_window(
         sa.and_(
             has_due,
             sa.or_(w.c.breaker_open_until.is_(None), w.c.breaker_open_until <= now),
+            w.c.listener_id.is_(None),
             w.c.id.not_in(exclude) if exclude else sa.true(),
         )
     )

@@ -1,4 +1,4 @@
-"""push sources, scheduled pulls, where an event came in, and the key a roll made
+"""push sources, scheduled pulls, where an event came in, the key a roll made, listeners
 
 Revision ID: 0006
 Revises: 0005
@@ -26,6 +26,8 @@ PULL_DISABLED = (
 def upgrade() -> None:
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
         batch_op.add_column(sa.Column("replaced_by", sa.String(length=40), nullable=True))
+    with op.batch_alter_table("webhooks", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("listener_id", sa.String(length=40), nullable=True))
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("source_id", sa.String(length=40), nullable=True))
         batch_op.add_column(sa.Column("pull_id", sa.String(length=40), nullable=True))
@@ -143,3 +145,5 @@ def downgrade() -> None:
         batch_op.drop_column("source_id")
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
         batch_op.drop_column("replaced_by")
+    with op.batch_alter_table("webhooks", schema=None) as batch_op:
+        batch_op.drop_column("listener_id")

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from tidings import __version__
 from tidings.core import envelope
 from tidings.core.clock import MICROS, to_iso
 from tidings.core.signing import hex_signature, secret_bytes, standard_signature
-from tidings.store.queue.jobs import Job
+
+
+class Job(Protocol):
+    """What an attempt is made of, from the notification and its event."""
+
+    @property
+    def notification_id(self) -> str: ...
+    @property
+    def event_type(self) -> str: ...
+    @property
+    def event_created_at(self) -> int: ...
+    @property
+    def data(self) -> bytes: ...
+    @property
+    def is_test(self) -> bool: ...
+
 
 USER_AGENT = f"Tidings/{__version__}"
 

@@ -1,0 +1,158 @@
+"""``tidings listen``: the account's events on a developer's machine, like ``stripe listen``.
+
+Connects out to a Tidings server (no inbound port, no tunnel), holds its event stream open
+(``GET /v1/listen``) and forwards each notification to a local URL with the headers and
+Standard Webhooks signature a receiver gets, then reports the local answer back, where it is
+recorded as the notification's attempt."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+
+console = Console(highlight=False)
+
+ApiUrl = Annotated[
+    str,
+    typer.Option(envvar="TIDINGS_API_URL", help="The Tidings server"),
+]
+ApiKey = Annotated[
+    str,
+    typer.Option(envvar="TIDINGS_API_KEY", help="An API key of the account"),
+]
+# After a dropped stream (server restart, network), wait this long, doubling up to the most.
+RECONNECT = 1.0
+MOST = 30.0
+
+
+def listen(
+    forward_to: Annotated[
+        str, typer.Option("--forward-to", help="Local URL each event is POSTed to")
+    ],
+    events: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated event types or patterns, e.g. payment.*,booking.created"
+        ),
+    ] = None,
+    api_url: ApiUrl = "http://127.0.0.1:8000",
+    api_key: ApiKey = "",
+) -> None:
+    """Forward the account's events to a local URL while this runs (Ctrl-C to stop)."""
+    if not api_key:
+        raise typer.BadParameter("give --api-key or set TIDINGS_API_KEY", param_hint="--api-key")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_run(api_url.rstrip("/"), api_key, forward_to, events))
+    console.print("Stopped.")
+
+
+async def _run(api_url: str, api_key: str, forward_to: str, events: str | None) -> None:
+    auth = {"Authorization": f"Bearer {api_key}"}
+    params = {"events": events} if events else {}
+    wait = RECONNECT
+    shown_secret = False
+    async with (
+        httpx.AsyncClient(base_url=api_url, headers=auth, timeout=30) as api,
+        httpx.AsyncClient(timeout=30, follow_redirects=False) as local,
+    ):
+        while True:
+            try:
+                async with api.stream(
+                    "GET", "/v1/listen", params=params, timeout=httpx.Timeout(30, read=None)
+                ) as stream:
+                    if stream.status_code >= 400:
+                        await stream.aread()
+                        raise typer.Exit(_refused(stream))
+                    wait = RECONNECT
+                    listener = ""
+                    async for name, data in _events(stream):
+                        if name == "ready":
+                            if not shown_secret:
+                                console.print(
+                                    f"Ready! Your webhook signing secret is {data['secret']} "
+                                    f"(forwarding to {forward_to}; Ctrl-C to stop)"
+                                )
+                                shown_secret = True
+                            listener = data["listenerId"]
+                        elif name == "notification":
+                            await _forward(api, local, listener, forward_to, data)
+            except httpx.TransportError as exc:
+                console.print(
+                    f"[yellow]connection lost ({exc.__class__.__name__}); retrying in {wait:g}s[/]"
+                )
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, MOST)
+
+
+def _refused(response: httpx.Response) -> int:
+    try:
+        message = response.json()["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        message = response.text or f"HTTP {response.status_code}"
+    console.print(f"[red]error:[/] {message}")
+    return 1
+
+
+async def _events(stream: httpx.Response) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """Server-Sent Events: ``event:`` and ``data:`` lines, a blank line ends each."""
+    name: str = "message"
+    data: list[str] = []
+    async for line in stream.aiter_lines():
+        if line.startswith(":"):
+            continue
+        if not line:
+            if data:
+                yield name, json.loads("\n".join(data))
+            name, data = "message", []
+        elif line.startswith("event:"):
+            name = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].strip())
+
+
+async def _forward(
+    api: httpx.AsyncClient,
+    local: httpx.AsyncClient,
+    listener: str,
+    forward_to: str,
+    notification: dict[str, Any],
+) -> None:
+    started = time.perf_counter()
+    status: int | None = None
+    error: str | None = None
+    body: str | None = None
+    try:
+        answer = await local.post(
+            forward_to, content=notification["body"].encode(), headers=notification["headers"]
+        )
+        status, body = answer.status_code, answer.text[:4096]
+    except httpx.HTTPError as exc:
+        error = f"{exc.__class__.__name__}: {exc}"
+    took = (time.perf_counter() - started) * 1000
+    shown = f"{status}" if status is not None else f"[red]{error}[/]"
+    console.print(
+        f"{datetime.now():%H:%M:%S}  {notification['eventType']:<32} "
+        f"{notification['notificationId']}  {shown}  {took:.0f} ms"
+    )
+    reported = await api.post(
+        f"/v1/listen/{listener}/results",
+        json={
+            "notificationId": notification["notificationId"],
+            "lease": notification["lease"],
+            "statusCode": status,
+            "durationMs": round(took, 3),
+            "error": error,
+            "responseBody": body,
+        },
+    )
+    if reported.status_code >= 400:
+        _refused(reported)
