@@ -31,6 +31,7 @@ class OutcomeWriter:
         self._outcomes: list[Outcome] = []
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def push(self, outcome: Outcome) -> None:
         self._outcomes.append(outcome)
@@ -44,23 +45,29 @@ class OutcomeWriter:
         self._task = asyncio.create_task(self._loop(), name="tidings-writer")
 
     async def stop(self) -> None:
-        """Stop the loop; the caller flushes what remains (``flush``)."""
+        """Stop the loop once the batch it is writing is written (cancelling a write midway
+        could leave its commit done but the batch still queued); the caller flushes what
+        remains (``flush``)."""
+        self._stopping = True
+        self._ready.set()
         if self._task:
-            self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             await self._ready.wait()
             self._ready.clear()
+            if self._stopping:
+                return
             try:
                 await self.flush()
             except Exception:
                 # The outcomes stay queued; the leases keep the notifications from re-sending
                 # until they expire, and the next flush tries again.
                 log.exception("writing delivery outcomes failed; retrying")
-                await asyncio.sleep(1.0)
+                if not self._stopping:
+                    await asyncio.sleep(1.0)
                 self._ready.set()
 
     async def flush(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.core import health
@@ -40,6 +41,12 @@ _record_notification = (
     )
 )
 
+def _insert_attempts(dialect: str) -> Any:
+    if dialect == "postgresql":
+        return postgresql.insert(attempts).on_conflict_do_nothing(index_elements=["id"])
+    return sqlite.insert(attempts).on_conflict_do_nothing(index_elements=["id"])
+
+
 _set_health = (
     webhooks.update()
     .where(webhooks.c.id == sa.bindparam("b_id"))
@@ -72,7 +79,8 @@ async def record(
         if o.attempted
     ]
     if attempt_rows:
-        await conn.execute(attempts.insert(), attempt_rows)
+        # A batch written again (its first commit's answer was lost) adds nothing twice.
+        await conn.execute(_insert_attempts(conn.dialect.name), attempt_rows)
     await conn.execute(
         _record_notification,
         [
