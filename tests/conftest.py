@@ -1,73 +1,26 @@
 """Fixtures: the suite runs against a real server on SQLite, and again on PostgreSQL when one
-is reachable at TIDINGS_TEST_DATABASE_URL (required when TIDINGS_REQUIRE_POSTGRES=1)."""
+is reachable at TIDINGS_TEST_DATABASE_URL (required when TIDINGS_REQUIRE_POSTGRES=1). What
+they are made of lives in tests/support/."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
-from tests.server import RunningServer
-from tidings.config import Settings
-
-PG_URL = os.environ.get("TIDINGS_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REQUIRE_PG = os.environ.get("TIDINGS_REQUIRE_POSTGRES") == "1"
-
-# Short retries so failure paths finish in seconds; private networks for the loopback receivers.
-TEST_SETTINGS: dict[str, Any] = {
-    "retry_schedule": "1s,2s",
-    "retry_jitter": 0.0,
-    "allow_private_networks": True,
-    "worker_poll_interval": 0.2,
-    "delivery_timeout": 5.0,
-}
-
-
-async def _pg_admin(sql: str) -> None:
-    conn = await asyncpg.connect(PG_URL, timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+from tests.support.databases import fresh_database, make_settings, postgres_database
+from tests.support.partner import client_with_key, create_account, open_account, operator_client
+from tests.support.server import RunningServer
 
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh database on the test PostgreSQL server, dropped afterwards."""
-    name = f"tidings_test_{secrets.token_hex(4)}"
-    try:
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        message = f"PostgreSQL not reachable at {PG_URL}: {exc}"
-        if REQUIRE_PG:
-            pytest.fail(message + " (TIDINGS_REQUIRE_POSTGRES=1)")
-        pytest.skip(message)
-    base, _, _ = PG_URL.rpartition("/")
-    yield f"{base}/{name}"
-    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-@contextmanager
-def fresh_database(backend: str, directory: Path) -> Iterator[str]:
-    """A new, empty database of the backend's kind, dropped afterwards."""
-    if backend.startswith("sqlite"):
-        yield f"sqlite:///{directory / 'own.db'}"
-        return
-    name = f"tidings_own_{secrets.token_hex(4)}"
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    base, _, _ = PG_URL.rpartition("/")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with postgres_database("tidings_test") as url:
+        yield url
 
 
 @pytest.fixture
@@ -86,10 +39,6 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     return str(request.getfixturevalue("postgres_url"))
 
 
-def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
-    return Settings(database_url=database_url, data_dir=data_dir, **{**TEST_SETTINGS, **overrides})
-
-
 @pytest.fixture(scope="session")
 def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     settings = make_settings(backend, tmp_path_factory.mktemp("data"))
@@ -100,33 +49,27 @@ def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[R
 @pytest.fixture
 def operator(server: RunningServer) -> Iterator[httpx.Client]:
     """A client holding the operator key."""
-    with httpx.Client(
-        base_url=server.base_url,
-        headers={"Authorization": f"Bearer {server.operator_key}"},
-        timeout=30,
-    ) as client:
+    with operator_client(server) as client:
         yield client
 
 
 @pytest.fixture
-def account(operator: httpx.Client) -> dict[str, Any]:
+def account(server: RunningServer) -> dict[str, Any]:
     """A fresh account and a secret key of its own."""
-    created = operator.post("/v1/accounts", json={"name": "Acme Payments"})
-    assert created.status_code == 201, created.text
-    account_id = created.json()["id"]
-    key = operator.post(
-        "/v1/api-keys", json={"name": "backend"}, headers={"Tidings-Account": account_id}
-    )
-    assert key.status_code == 201, key.text
-    return {"id": account_id, "key": key.json()["key"]}
+    return create_account(server.base_url, server.operator_key, "Acme Payments")
 
 
 @pytest.fixture
 def client(server: RunningServer, account: dict[str, Any]) -> Iterator[httpx.Client]:
     """A client holding the account's secret key, as a partner's backend would."""
-    with httpx.Client(
-        base_url=server.base_url, headers={"X-Api-Key": account["key"]}, timeout=30
-    ) as c:
+    with client_with_key(server.base_url, account["key"]) as c:
+        yield c
+
+
+@pytest.fixture
+def other_client(server: RunningServer) -> Iterator[httpx.Client]:
+    """A second account's client: nothing of the first account may be visible to it."""
+    with open_account(server, "Globex Bookings") as c:
         yield c
 
 

@@ -18,30 +18,17 @@ from typing import Any
 import asyncpg
 import httpx
 
-from tests.conftest import fresh_database
-from tests.partner import (
+from tests.support.databases import fresh_database
+from tests.support.partner import (
     add_event_type,
     create_webhook,
     eventually,
     notification,
     own_server,
+    post_concurrently,
     wait_status,
 )
-from tests.receiver import Receiver
-
-
-def _concurrently(client: httpx.Client, requests: list[tuple[str, dict[str, Any]]]) -> None:
-    async def _all() -> None:
-        async with httpx.AsyncClient(
-            base_url=str(client.base_url), headers=dict(client.headers), timeout=30
-        ) as concurrent:
-            answers = await asyncio.gather(
-                *(concurrent.post(path, json=body) for path, body in requests)
-            )
-        for answer in answers:
-            assert answer.status_code == 202, answer.text
-
-    asyncio.run(_all())
+from tests.support.receiver import Receiver
 
 
 def test_test_and_operational_events_keep_an_ordered_webhooks_order(
@@ -65,10 +52,10 @@ def test_test_and_operational_events_keep_an_ordered_webhooks_order(
                     {"webhookIds": [ordered["id"]], "eventType": event_type, "eventData": data},
                 )
             )
-        _concurrently(client, requests)
+        post_concurrently(client, requests)
         # Each round: the event, the test event and the operational event.
         expected = 3 * rounds
-        ordered_rx.wait(expected, timeout=30)
+        ordered_rx.wait(expected)
 
         def listed() -> list[dict[str, Any]] | None:
             page = client.get(
@@ -77,7 +64,7 @@ def test_test_and_operational_events_keep_an_ordered_webhooks_order(
             done = [n for n in page if n["status"] == "succeeded"]
             return page if len(done) == expected else None
 
-        notifications = eventually(listed, 15, "every notification succeeded")
+        notifications = eventually(listed, what="every notification succeeded")
         got = list(ordered_rx.requests)
     kinds = {n["eventType"] for n in notifications}
     assert kinds == {event_type, "notification.failed"}
@@ -119,7 +106,7 @@ def test_every_publish_path_takes_the_ordered_lock_on_postgresql(
                 answer = _post_in_background(client, path, payload)
                 time.sleep(1.0)
                 assert not answer.done(), f"a {what} did not wait for the ordered lock"
-            assert answer.result(timeout=10).status_code == 202
+            assert answer.result(timeout=30).status_code == 202
         # The failing webhook gets an event of its own; its notification fails for good and the
         # worker publishes notification.failed to the ordered webhook in the outcome's
         # transaction, which must wait too: the failed notification stays pending meanwhile.
@@ -129,7 +116,7 @@ def test_every_publish_path_takes_the_ordered_lock_on_postgresql(
                 "/v1/test-events", json={**body, "webhookIds": [failing["id"]]}
             ).json()
             [sent] = event["notifications"]
-            failing_rx.wait(1, timeout=10)
+            failing_rx.wait(1)
             time.sleep(1.0)
             assert notification(client, sent["id"])["status"] == "pending"
         wait_status(client, sent["id"], "failed")

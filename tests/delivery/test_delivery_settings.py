@@ -1,0 +1,65 @@
+"""Deployment settings that change what receivers get: brand, timeout, private networks.
+Each test starts its own server (SQLite and PostgreSQL) with the setting under test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.partner import create_webhook, publish, server_starter, wait_status
+from tests.support.receiver import Receiver, Reply
+
+
+@pytest.fixture
+def start(own_database: str, tmp_path: Path) -> Iterator[Any]:
+    """Start a server with extra settings; returns a client for a fresh account on it."""
+    with server_starter(own_database, tmp_path) as starter:
+        yield starter
+
+
+def _send(client: httpx.Client, url: str) -> str:
+    create_webhook(client, url)
+    return str(publish(client, "order.paid", {"n": 1})["notifications"][0]["id"])
+
+
+def test_brand_names_the_headers(start: Any) -> None:
+    client = start(brand="PayData")
+    with Receiver() as rx:
+        notification_id = _send(client, rx.url)
+        [got] = rx.wait(1)
+    headers = {k.lower(): v for k, v in got.headers.items()}
+    assert headers["x-paydata-notification-id"] == notification_id
+    assert headers["x-paydata-event-type"] == "order.paid"
+    assert "x-paydata-webhook-id" in headers
+    assert not any(k.startswith("x-tidings-") for k in headers)
+
+
+def test_slow_receiver_times_out_and_is_retried(start: Any) -> None:
+    client = start(delivery_timeout=0.5, retry_schedule="1s")
+    with Receiver(Reply(200, delay=2.0), 200) as rx:
+        notification_id = _send(client, rx.url)
+        done = wait_status(client, notification_id, "succeeded")
+        rx.wait(2)
+    first, second = done["attempts"]
+    assert first["statusCode"] is None
+    assert "timed out" in first["error"]
+    assert second["statusCode"] == 200
+
+
+def test_private_addresses_are_refused_by_default(start: Any) -> None:
+    client = start(allow_private_networks=False, retry_schedule="")
+    with Receiver() as rx:
+        # A literal private address is refused when the webhook is made...
+        literal = client.post("/v1/webhooks", json={"url": rx.url})
+        assert literal.status_code == 422
+        assert literal.json()["error"]["details"][0]["field"] == "url"
+        # ...and a name that resolves to one when the delivery connects.
+        by_name = _send(client, rx.url.replace("127.0.0.1", "localhost"))
+        failed = wait_status(client, by_name, "failed")
+        assert rx.requests == []
+    [attempt] = failed["attempts"]
+    assert "TIDINGS_ALLOW_PRIVATE_NETWORKS" in attempt["error"]
