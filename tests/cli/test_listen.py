@@ -18,12 +18,11 @@ import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from tests.conftest import fresh_database
-from tests.partner import add_event_type, eventually, publish
-from tests.processes import Cluster
-from tests.processes import open_account as open_cluster_account
-from tests.receiver import Receiver
-from tests.server import RunningServer
+from tests.support.databases import fresh_database
+from tests.support.partner import add_event_type, eventually, open_account_at, publish
+from tests.support.processes import OPERATOR_KEY, Cluster
+from tests.support.receiver import Receiver
+from tests.support.server import RunningServer
 
 
 class Listening:
@@ -146,7 +145,7 @@ def test_listen_with_api_and_worker_in_separate_processes(
     ):
         api = cluster.start("api")
         cluster.start("worker")
-        client = open_cluster_account(api.base_url, ["order.paid"])
+        client = open_account_at(api.base_url, OPERATOR_KEY, event_types=["order.paid"])
         key = str(client.headers["X-Api-Key"])
         with listening(api.base_url, key, local.url, tmp_path) as cli:
             secret = cli.secret()

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.partner import create_webhook, publish
-from tests.receiver import Receiver
+from tests.support.partner import create_webhook, publish
+from tests.support.receiver import Receiver
 
 TYPES = {
     "payment.created": "Payments",

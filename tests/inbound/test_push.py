@@ -18,11 +18,11 @@ import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from tests.clock import FakeClock
-from tests.conftest import make_settings
-from tests.partner import add_event_type, create_webhook, open_account
-from tests.receiver import Receiver
-from tests.server import RunningServer
+from tests.support.clock import FakeClock
+from tests.support.databases import make_settings
+from tests.support.partner import add_event_type, create_webhook, open_account
+from tests.support.receiver import Receiver
+from tests.support.server import RunningServer
 
 PAYMENT = {"paymentId": "pay_1", "status": "completed"}
 
