@@ -41,6 +41,7 @@ _record_notification = (
     )
 )
 
+
 def _insert_attempts(dialect: str) -> Any:
     if dialect == "postgresql":
         return postgresql.insert(attempts).on_conflict_do_nothing(index_elements=["id"])
