@@ -21,6 +21,7 @@ from tidings.api import (
     logs,
     notifications,
     sources,
+    users,
     webhooks,
 )
 from tidings.api.middleware.limits import BodyLimit, NulGuard
@@ -131,6 +132,7 @@ def create_app(
         notifications,
         logs,
         sources,
+        users,
         push,
         listen,
     ):

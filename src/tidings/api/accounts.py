@@ -8,8 +8,9 @@ from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
 from tidings.api.deps import Ctx, Operator
-from tidings.api.model import DEFAULT_LIMIT, MAX_LIMIT, ApiModel, ApiOut, Page
+from tidings.api.model import DEFAULT_LIMIT, MAX_LIMIT, ApiModel, ApiOut, ExpiresIn, Page
 from tidings.services import accounts as service
+from tidings.services import sessions as session_service
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
@@ -63,3 +64,26 @@ async def delete_account(account_id: str, ctx: Ctx, caller: Operator) -> Respons
     it. Its records stay in the store until retention removes them."""
     await service.delete(ctx, caller, account_id)
     return Response(status_code=204)
+
+
+class PortalLinkIn(ApiModel):
+    expires_in: ExpiresIn | None = Field(
+        default=None, description="How long the link may be used; default 1 hour"
+    )
+
+
+class PortalLinkOut(ApiOut):
+    url: str = Field(description="A single-use sign-in link to the account's dashboard")
+    expires_at: str
+
+
+@router.post("/{account_id}/portal-links", status_code=201, response_model=PortalLinkOut)
+async def create_portal_link(
+    account_id: str, ctx: Ctx, caller: Operator, body: PortalLinkIn | None = None
+) -> PortalLinkOut:
+    """A single-use link signing in to a dashboard session of this account, marked as a portal
+    session, without two-step verification (your product vouched for the partner)."""
+    expires_in = body.expires_in if body is not None else None
+    return PortalLinkOut(
+        **await session_service.create_portal_link(ctx, caller, account_id, expires_in)
+    )

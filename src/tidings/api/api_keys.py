@@ -17,7 +17,15 @@ from tidings.services import keys as service
 router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
 
 Resource = Literal[
-    "webhooks", "events", "event_types", "notifications", "logs", "api_keys", "sources", "pulls"
+    "webhooks",
+    "events",
+    "event_types",
+    "notifications",
+    "logs",
+    "api_keys",
+    "sources",
+    "pulls",
+    "users",
 ]
 Level = Literal["none", "read", "write"]
 KeyType = Literal["secret", "restricted", "publishable"]

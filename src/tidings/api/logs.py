@@ -42,6 +42,7 @@ class LogItem(ApiOut):
     outcome: Literal["succeeded", "failed"]
     duration_ms: float
     key_id: str | None
+    user_id: str | None = None
     client_ip: str | None
     event_ids: list[str]
 

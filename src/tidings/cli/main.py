@@ -17,6 +17,7 @@ import uvicorn
 from tidings import __version__
 from tidings.cli.admin import accounts_app, keys_app
 from tidings.cli.listen import listen
+from tidings.cli.users import users_app
 from tidings.config import Settings, settings_with
 from tidings.store.db import shown_url
 
@@ -31,6 +32,7 @@ app = typer.Typer(
 app.command("listen")(listen)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
+app.add_typer(users_app, name="users")
 
 DataDir = Annotated[
     Path | None,

@@ -13,6 +13,7 @@ RESOURCES = (
     "api_keys",
     "sources",
     "pulls",
+    "users",
 )
 LEVELS = ("none", "read", "write")
 KEY_TYPES = ("secret", "restricted", "publishable")
@@ -26,7 +27,8 @@ PUBLIC: dict[str, str] = {**dict.fromkeys(RESOURCES, "none"), "event_types": "re
 
 def effective(key_type: str, stored: Mapping[str, str] | None) -> dict[str, str]:
     """The level per resource that a key of ``key_type`` holds."""
-    if key_type in ("operator", "secret"):
+    if key_type in ("operator", "secret") or (key_type == "user" and stored is None):
+        # A dashboard user holds every permission on its account unless given fewer.
         return dict(FULL)
     if key_type == "publishable":
         return dict(PUBLIC)

@@ -40,6 +40,7 @@ def item_view(values: Mapping[Any, Any]) -> dict[str, Any]:
         "outcome": values["outcome"],
         "duration_ms": values["duration_ms"],
         "key_id": values["key_id"],
+        "user_id": values.get("user_id"),
         "client_ip": values["client_ip"],
         "event_ids": values["event_ids"] or [],
     }

@@ -214,6 +214,8 @@ logs = sa.Table(
     sa.Column("request_body", sa.Text, nullable=True),
     sa.Column("response_body", sa.Text, nullable=True),
     sa.Column("event_ids", sa.JSON, nullable=True),
+    # The dashboard user behind the request (migration 0007); None for an API key's call.
+    sa.Column("user_id", sa.String(40), nullable=True),
     sa.Index("ix_logs_account_id", "account_id", "id"),
     sa.Index("ix_logs_created_at", "created_at"),
 )
@@ -304,4 +306,83 @@ pull_seen = sa.Table(
     sa.Column("pull_id", sa.String(40), primary_key=True),
     sa.Column("record_id", sa.String(512), primary_key=True),
     sa.Column("seen_at", Micros, nullable=False),
+)
+
+
+# --- Dashboard users and sessions (migration 0007) --------------------------------------------
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    # NULL for operator users, who pick the account they act for.
+    sa.Column("account_id", sa.String(40), nullable=True, index=True),
+    # Lower-cased: one user per address.
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    # argon2; NULL until the invite is accepted.
+    sa.Column("password_hash", sa.String(200), nullable=True),
+    # The TOTP seed, encrypted with the master key; enrolled once totp_enabled_at is set.
+    sa.Column("totp_secret", sa.String(500), nullable=True),
+    sa.Column("totp_enabled_at", Micros, nullable=True),
+    # The last TOTP time step accepted: a code of that step or before is refused (replay).
+    sa.Column("totp_last_step", sa.BigInteger, nullable=True),
+    # SHA-256 of each unused recovery code.
+    sa.Column("recovery_codes", sa.JSON, nullable=True),
+    # Like a restricted key's; NULL: every permission on its account.
+    sa.Column("permissions", sa.JSON, nullable=True),
+    sa.Column("created_at", Micros, nullable=False),
+    sa.Column("updated_at", Micros, nullable=False),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    # SHA-256 of the cookie's token: the token itself is never stored.
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    # user | portal
+    sa.Column("kind", sa.String(20), nullable=False),
+    # NULL for a portal session (no user signed in: the operator's product vouched).
+    sa.Column("user_id", sa.String(40), nullable=True, index=True),
+    # The account it acts for (an operator user's pick; NULL until picked).
+    sa.Column("account_id", sa.String(40), nullable=True),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    # When the second factor was last given (sign-in or step-up); NULL: not yet.
+    sa.Column("verified_at", Micros, nullable=True),
+    sa.Column("created_at", Micros, nullable=False),
+    sa.Column("last_seen_at", Micros, nullable=False),
+)
+
+invites = sa.Table(
+    "invites",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("user_id", sa.String(40), nullable=False, index=True),
+    sa.Column("created_at", Micros, nullable=False),
+    sa.Column("expires_at", Micros, nullable=False),
+    sa.Column("used_at", Micros, nullable=True),
+)
+
+portal_links = sa.Table(
+    "portal_links",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("account_id", sa.String(40), nullable=False),
+    sa.Column("created_by", sa.String(40), nullable=True),
+    sa.Column("created_at", Micros, nullable=False),
+    sa.Column("expires_at", Micros, nullable=False),
+    sa.Column("used_at", Micros, nullable=True),
+)
+
+# Failed sign-ins (and wrong codes), by what they were for ("email:…", "user:…"): the count
+# in the last 15 minutes limits guessing.
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("subject", sa.String(400), nullable=False),
+    sa.Column("at", Micros, nullable=False),
+    sa.Index("ix_login_failures_subject", "subject", "at"),
 )

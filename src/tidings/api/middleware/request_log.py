@@ -23,6 +23,10 @@ from tidings.runtime.context import Context
 log = structlog.get_logger("tidings.api")
 
 RECORDED_PREFIXES = ("/v1/", "/in/")
+# Dashboard requests that change something are recorded like API calls (with the user's id);
+# its page views are not.
+DASHBOARD_PREFIX = "/dashboard"
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
 # Bodies are kept whole up to this size for redaction (JSON must parse to be redacted by
 # field name); beyond it only the first part is kept and redacted as text.
 CAPTURE_LIMIT = 1024 * 1024
@@ -61,6 +65,7 @@ class RequestRecord:
                 "id": self.id,
                 "account_id": self.state.get("account_id"),
                 "key_id": self.state.get("key_id"),
+                "user_id": self.state.get("user_id"),
                 "created_at": self.created_at,
                 "type": "normal",
                 "method": self.method[:10],
@@ -79,12 +84,21 @@ class RequestRecord:
 
     def _redacted(self) -> dict[str, Any]:
         try:
+            dashboard = self.path.startswith(DASHBOARD_PREFIX)
             return {
                 "path": redact.clean(redact.redact_text(self.path))[:2048],
                 "query": redact.redact_query(self.raw_query),
                 "request_headers": redact.redact_headers(self.headers),
-                "request_body": redact.redact_body(bytes(self.request_body)),
-                "response_body": redact.redact_body(bytes(self.response_body)),
+                # A dashboard form is a query string: its secret-named fields are redacted.
+                "request_body": (
+                    redact.redact_query(bytes(self.request_body).decode("utf-8", "replace"))
+                    if dashboard
+                    else redact.redact_body(bytes(self.request_body))
+                ),
+                # A dashboard answer is a page, which may show a key or codes once: not kept.
+                "response_body": None
+                if dashboard
+                else redact.redact_body(bytes(self.response_body)),
             }
         except Exception:
             # A bug here must neither leak what it could not redact nor block the log.
@@ -96,6 +110,13 @@ class RequestRecord:
                 "request_body": None,
                 "response_body": None,
             }
+
+
+def _recorded_path(scope: Scope) -> bool:
+    path: str = scope["path"]
+    if path.startswith(RECORDED_PREFIXES):
+        return True
+    return path.startswith(DASHBOARD_PREFIX) and scope["method"] not in READ_METHODS
 
 
 def _capture(buffer: bytearray, chunk: bytes) -> None:
@@ -120,7 +141,7 @@ class RequestLog:
         # Every log line written while this request runs carries its id.
         structlog.contextvars.bind_contextvars(request_id=request_id)
         ctx: Context | None = getattr(getattr(scope.get("app"), "state", None), "ctx", None)
-        if ctx is None or not scope["path"].startswith(RECORDED_PREFIXES):
+        if ctx is None or not _recorded_path(scope):
             await self.app(scope, receive, send)
             return
         await self._recorded(scope, receive, send, ctx, request_id, state)
@@ -203,4 +224,5 @@ class RequestLog:
             duration_ms=row["duration_ms"],
             account_id=row["account_id"],
             key_id=row["key_id"],
+            user_id=row["user_id"],
         )
