@@ -30,6 +30,7 @@ from tidings.api.query_guard import check_query
 from tidings.config import Settings
 from tidings.core.clock import Clock
 from tidings.core.rate_limit import TokenBuckets
+from tidings.dashboard import mount as dashboard
 from tidings.delivery.worker import Worker
 from tidings.inbound import push
 from tidings.runtime import master_key
@@ -122,6 +123,7 @@ def create_app(
     )
     errors.install(app)
     docs.install(app)
+    dashboard.install(app)
     for module in (
         health,
         accounts,
