@@ -23,6 +23,7 @@ from tests.dashboard.conftest import (
     verify,
 )
 from tests.support.clock import FakeClock
+from tests.support.processes import tidings
 from tests.support.receiver import Receiver
 from tests.support.server import RunningServer
 
@@ -251,3 +252,39 @@ def test_portal_link_signs_in_once(
     context.clear_cookies()
     second = page.goto(link["url"])
     assert second is not None and second.status == 404
+
+
+def test_operator_user_picks_an_account(dash: RunningServer, clock: FakeClock, page: Page) -> None:
+    """``tidings users invite --operator`` makes a user who acts for the account picked in the
+    switcher, and sees only that account's webhooks."""
+    first = new_partner(dash, "Wayne Enterprises", "bruce@wayne.test")
+    second = new_partner(dash, "Stark Industries", "tony@stark.test")
+    made = api(
+        dash, second["key"], "POST", "/v1/webhooks", json={"url": "http://127.0.0.1:9/stark"}
+    )
+    database = dash.settings.resolved_database_url().replace("sqlite+aiosqlite", "sqlite")
+    ran = tidings("users", "invite", "--operator", "ops@tidings.test", "--database-url", database)
+    assert ran.code == 0, ran.err
+    token = re.search(r"/dashboard/invite/([A-Za-z0-9_-]+)", ran.out)
+    assert token, ran.out
+    refused = tidings("users", "invite", "x@y.test", "--database-url", database)
+    assert refused.code != 0 and "--account or --operator" in refused.out
+
+    set_password(page, f"{dash.base_url}/dashboard/invite/{token.group(1)}")
+    sign_in(page, dash.base_url, "ops@tidings.test")
+    enrol(page, clock)
+    page.get_by_role("link", name="Continue to the dashboard").click()
+    expect(page).to_have_url(re.compile(r"/dashboard/accounts$"))
+    axe(page, "accounts")
+    page.locator("main").get_by_label("Account").select_option(value=second["id"])
+    page.get_by_role("button", name="Act for this account").click()
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    page.get_by_role("link", name="Webhooks").click()
+    expect(page.get_by_role("link", name="http://127.0.0.1:9/stark")).to_be_visible()
+    # The switcher in the header moves to the other account.
+    page.locator("header").get_by_label("Account").select_option(value=first["id"])
+    page.get_by_role("button", name="Switch").click()
+    page.get_by_role("link", name="Webhooks").click()
+    expect(page.get_by_text("No webhook yet")).to_be_visible()
+    answer = page.goto(f"{dash.base_url}/dashboard/webhooks/{made['id']}")
+    assert answer is not None and answer.status == 404

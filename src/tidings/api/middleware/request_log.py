@@ -70,7 +70,7 @@ class RequestRecord:
                 "type": "normal",
                 "method": self.method[:10],
                 "status_code": self.status_code,
-                "outcome": "succeeded" if 200 <= self.status_code < 300 else "failed",
+                "outcome": "succeeded" if self._succeeded() else "failed",
                 "duration_ms": self.duration_ms,
                 "client_ip": self.client_ip[:64] if self.client_ip else None,
                 "event_ids": list(event_ids) if event_ids else None,
@@ -81,6 +81,12 @@ class RequestRecord:
             self.request_body = bytearray()
             self.response_body = bytearray()
         return self._row
+
+    def _succeeded(self) -> bool:
+        # A dashboard form that worked answers with a redirect to the page it changed.
+        if self.path.startswith(DASHBOARD_PREFIX) and 300 <= self.status_code < 400:
+            return True
+        return 200 <= self.status_code < 300
 
     def _redacted(self) -> dict[str, Any]:
         try:
