@@ -95,6 +95,12 @@ def test_partner_journey(
         page.reload()
         expect(page.get_by_role("button", name="Resend")).to_be_visible()
         axe(page, "webhook-detail")
+        # The overview counts the delivery.
+        page.get_by_role("link", name="Overview").click()
+        expect(page.locator(".stat .value").nth(1)).to_have_text("1")
+        expect(page.locator(".stat .value").first).to_have_text("100.0%")
+        axe(page, "overview-data")
+        page.go_back()
 
     # The secret: masked by the API, shown by "Reveal secret" (step-up still fresh).
     assert "secret" not in shown
