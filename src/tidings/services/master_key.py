@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from tidings.core.crypto import Keyring
 from tidings.core.sealing import needs_resealing, open_webhook, seal_webhook
+from tidings.store import users as user_store
 from tidings.store import webhooks as store
 from tidings.store.db import Database
 
@@ -41,6 +42,19 @@ async def reseal_all(
                 await store.update(conn, row.id, seal_webhook(values, keyring))
                 changed += 1
         if not rows:
-            return changed
+            return changed + await _reseal_seeds(db, keyring)
         last = rows[-1].id
         advance(len(rows))
+
+
+async def _reseal_seeds(db: Database, keyring: Keyring) -> int:
+    """Dashboard users' TOTP seeds, encrypted like webhook secrets."""
+    changed = 0
+    async with db.write() as conn:
+        for row in await user_store.sealed_seeds(conn):
+            if keyring.is_current(row.totp_secret):
+                continue
+            opened = keyring.decrypt(row.totp_secret)
+            await user_store.update(conn, row.id, {"totp_secret": keyring.encrypt(opened)})
+            changed += 1
+    return changed

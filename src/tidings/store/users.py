@@ -89,3 +89,10 @@ async def failures_since(conn: AsyncConnection, subject: str, since: int) -> lis
 
 async def forget_failures(conn: AsyncConnection, before: int) -> None:
     await conn.execute(login_failures.delete().where(login_failures.c.at < before))
+
+
+async def sealed_seeds(conn: AsyncConnection) -> list[Row[Any]]:
+    """Every user with a TOTP seed: (id, totp_secret), for a master-key rotation."""
+    columns = [users.c.id, users.c.totp_secret]
+    query = sa.select(*columns).where(users.c.totp_secret.is_not(None))
+    return list((await conn.execute(query)).all())
