@@ -8,7 +8,7 @@ import json
 import httpx
 from standardwebhooks.webhooks import Webhook
 
-from tests.support.partner import create_webhook, publish, wait_status
+from tests.support.partner import add_event_type, create_webhook, publish, wait_status
 from tests.support.receiver import Receiver, Reply
 from tidings import __version__
 
@@ -169,6 +169,7 @@ def test_disabled_webhook_gets_no_events(client: httpx.Client, event_type: str) 
 def test_test_event_reaches_a_disabled_webhook(client: httpx.Client, event_type: str) -> None:
     """Seed 001's flow: create Disabled, send a test event, then enable."""
     with Receiver() as rx, Receiver() as bystander:
+        add_event_type(client, "wallet.created")
         hook = create_webhook(client, rx.url, status="Disabled", eventTypes=["wallet.created"])
         create_webhook(client, bystander.url)
         response = client.post(

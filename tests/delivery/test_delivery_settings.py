@@ -53,13 +53,14 @@ def test_slow_receiver_times_out_and_is_retried(start: Any) -> None:
 def test_private_addresses_are_refused_by_default(start: Any) -> None:
     client = start(allow_private_networks=False, retry_schedule="")
     with Receiver() as rx:
-        # A literal private address is refused when the webhook is made...
-        literal = client.post("/v1/webhooks", json={"url": rx.url})
-        assert literal.status_code == 422
-        assert literal.json()["error"]["details"][0]["field"] == "url"
-        # ...and a name that resolves to one when the delivery connects.
-        by_name = _send(client, rx.url.replace("127.0.0.1", "localhost"))
-        failed = wait_status(client, by_name, "failed")
+        # A literal private address is refused when the webhook is made, and so is a name
+        # that resolves only to one (a name resolving elsewhere later is refused at connect
+        # time: tests/security/test_ssrf.py).
+        for url in (rx.url, rx.url.replace("127.0.0.1", "localhost")):
+            response = client.post("/v1/webhooks", json={"url": url})
+            assert response.status_code == 422, url
+            [detail] = response.json()["error"]["details"]
+            assert detail["field"] == "url"
+            assert "TIDINGS_ALLOW_PRIVATE_NETWORKS" in detail["message"]
+        assert client.get("/v1/webhooks").json()["data"] == []
         assert rx.requests == []
-    [attempt] = failed["attempts"]
-    assert "TIDINGS_ALLOW_PRIVATE_NETWORKS" in attempt["error"]

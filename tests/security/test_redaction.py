@@ -190,7 +190,7 @@ def test_no_secret_reaches_a_log_row(
     secrets.append(HEADER_SECRET + "2")
     put = client.put(
         f"/v1/webhooks/{webhook['id']}",
-        json={"url": f"http://hookuser:{URL_PASSWORD}@{NOWHERE}/other"},
+        json={"url": f"http://hookuser:{URL_PASSWORD}@{NOWHERE}/other", "eventTypes": []},
     )
     assert put.status_code == 200, put.text
     client.get("/v1/webhooks")

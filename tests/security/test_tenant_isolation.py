@@ -50,6 +50,7 @@ PATH_IDS: dict[str, tuple[str, ...]] = {
     "key_id": ("key_id", "extra_key_id"),
     "log_id": ("log_id",),
     "name": ("event_type",),
+    "source_id": ("source_id",),
 }
 
 # OpenAPI tag -> the permission resource a restricted key needs; None: no account resource.
@@ -60,9 +61,14 @@ TAG_RESOURCE: dict[str, str | None] = {
     "notifications": "notifications",
     "logs": "logs",
     "api keys": "api_keys",
+    "sources": "sources",
     "accounts": None,
     "operations": None,
 }
+# Routes not addressed by an account's API key and ids, tested where they live: a push is
+# authenticated by its source's own credentials (tests/inbound/test_push.py), a listener's
+# results by the stream that made it (tests/cli/test_listen.py); GET /v1/listen is a stream.
+NOT_KEYED = {"/in/{source_id}", "/v1/listen", "/v1/listen/{listener_id}/results"}
 # Routes for the operator's key only.
 OPERATOR_TAGS = {"accounts"}
 # Without Tidings-Account the operator edits the global catalog: that is by design.
@@ -74,9 +80,11 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/api-keys/{key_id}/roll"): {"expiresIn": "now"},
     ("PUT", "/v1/event-types/{name}"): {"description": "written by A"},
     ("PATCH", "/v1/event-types/{name}"): {"description": "changed by A"},
-    ("PUT", "/v1/webhooks/{webhook_id}"): {"url": "https://example.com/put-by-a"},
+    ("PUT", "/v1/webhooks/{webhook_id}"): {"url": "https://example.com/put-by-a", "eventTypes": []},
     ("PATCH", "/v1/webhooks/{webhook_id}"): {"description": "changed by A"},
     ("POST", "/v1/webhooks/{webhook_id}/secret/roll"): {"expiresIn": "now"},
+    ("PATCH", "/v1/sources/{source_id}"): {"name": "changed by A"},
+    ("POST", "/v1/sources/{source_id}/roll-key"): {"expiresIn": "now"},
     ("POST", "/v1/webhooks/{webhook_id}/replay"): {
         "since": "2000-01-01T00:00:00Z",
         "status": "all",
@@ -118,6 +126,7 @@ class Tenant:
     event_id: str
     notification_id: str
     log_id: str
+    source_id: str
     # Everything of this account that must never reach another one, by name.
     markers: dict[str, str] = field(default_factory=dict)
 
@@ -184,6 +193,19 @@ def _make_tenant(http: httpx.Client, server: RunningServer, rx: Receiver, label:
         http.post("/v1/api-keys", headers=auth, json={"name": f"{label}-extra-key-{token}"}),
         201,
     )
+    source = _ok(
+        http.post(
+            "/v1/sources",
+            headers=auth,
+            json={
+                "name": f"{label}-source-{token}",
+                "category": category,
+                "eventType": event_type,
+                "authType": "api-key",
+            },
+        ),
+        201,
+    )
     logs = _ok(http.get("/v1/logs", headers=auth, params={"limit": 250}), 200)["data"]
     [log_id] = [item["id"] for item in logs if event["id"] in item["eventIds"]]
     tenant = Tenant(
@@ -203,6 +225,7 @@ def _make_tenant(http: httpx.Client, server: RunningServer, rx: Receiver, label:
         event_id=event["id"],
         notification_id=notification["id"],
         log_id=log_id,
+        source_id=source["id"],
     )
     tenant.markers = {
         "token": token,
@@ -219,6 +242,8 @@ def _make_tenant(http: httpx.Client, server: RunningServer, rx: Receiver, label:
         "webhook secret": webhook["secret"],
         "event id": event["id"],
         "notification id": notification["id"],
+        "source id": source["id"],
+        "source key": source["key"],
         **{f"log id {item['id']}": item["id"] for item in logs},
     }
     return tenant
@@ -269,7 +294,7 @@ def _operations(spec: dict[str, Any]) -> list[Operation]:
     operations = []
     for path, item in spec["paths"].items():
         for method, op in item.items():
-            if method not in METHODS:
+            if method not in METHODS or path in NOT_KEYED:
                 continue
             parameters = op.get("parameters", [])
             operations.append(
@@ -296,6 +321,11 @@ CREATE_BODIES: dict[str, Callable[[Tenant], dict[str, Any]]] = {
         "eventData": {"by": "operator"},
     },
     "/v1/api-keys": lambda t: {"name": "made by the operator"},
+    "/v1/sources": lambda t: {
+        "name": "made by the operator",
+        "eventType": t.event_type,
+        "authType": "api-key",
+    },
 }
 
 
@@ -551,7 +581,7 @@ def _all_pages(
             return response, items, "\n".join(texts)
 
 
-SNAPSHOT_LISTS = ("/v1/webhooks", "/v1/events", "/v1/notifications", "/v1/api-keys")
+SNAPSHOT_LISTS = ("/v1/webhooks", "/v1/events", "/v1/notifications", "/v1/api-keys", "/v1/sources")
 
 
 def _snapshot(world: World, t: Tenant) -> dict[str, Any]:
@@ -934,7 +964,10 @@ def test_same_names_urls_and_idempotency_keys_in_two_accounts_do_not_meet(world:
     a, b, http = world.a, world.b, world.http
     # An event type of the name B uses: A's own.
     own_type = http.post(
-        "/v1/event-types", headers=a.headers, json={"name": b.event_type, "description": "A's"}
+        "/v1/event-types",
+        headers=a.headers,
+        # In A's category: A's webhook takes its category's types.
+        json={"name": b.event_type, "description": "A's", "category": a.category},
     )
     assert _ok(own_type, 201)["scope"] == "account"
     assert not _leaks(own_type, b, (b.event_type,)), own_type.text

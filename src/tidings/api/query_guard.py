@@ -47,7 +47,8 @@ async def check_query(request: Request) -> None:
                 field=name,
             )
     cursor = request.query_params.get("cursor")
-    if cursor is not None and "cursor" in known and not _CURSOR.match(cursor):
+    # An empty cursor (what a client sends for "none yet") is the first page.
+    if cursor and "cursor" in known and not _CURSOR.match(cursor):
         raise DomainError(
             400, "cursor is not one this API gave out: use nextCursor", field="cursor"
         )

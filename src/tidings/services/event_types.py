@@ -185,7 +185,8 @@ async def require_type(
     found = await ctx.routes.event_type(ctx.db, account_id, name)
     if found is None:
         raise invalid(field, f"{field}: event type {name!r} does not exist")
-    if category is not None and found.category != category:
+    # An uncategorised type belongs to no other category: any endpoint may take it.
+    if category is not None and found.category is not None and found.category != category:
         raise invalid(
             field,
             f"{field}: event type {name!r} is of category {found.category!r}, not {category!r}",
