@@ -51,6 +51,7 @@ PATH_IDS: dict[str, tuple[str, ...]] = {
     "log_id": ("log_id",),
     "name": ("event_type",),
     "source_id": ("source_id",),
+    "user_id": ("user_id",),
 }
 
 # OpenAPI tag -> the permission resource a restricted key needs; None: no account resource.
@@ -62,6 +63,7 @@ TAG_RESOURCE: dict[str, str | None] = {
     "logs": "logs",
     "api keys": "api_keys",
     "sources": "sources",
+    "users": "users",
     "accounts": None,
     "operations": None,
 }
@@ -77,6 +79,7 @@ GLOBAL_CATALOG_TAGS = {"event types"}
 # Bodies of the operations with a path id: valid, so that only the id decides the answer.
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/v1/accounts/{account_id}"): {"name": "renamed by A"},
+    ("POST", "/v1/accounts/{account_id}/portal-links"): {"expiresIn": "1h"},
     ("POST", "/v1/api-keys/{key_id}/roll"): {"expiresIn": "now"},
     ("PUT", "/v1/event-types/{name}"): {"description": "written by A"},
     ("PATCH", "/v1/event-types/{name}"): {"description": "changed by A"},
@@ -127,6 +130,7 @@ class Tenant:
     notification_id: str
     log_id: str
     source_id: str
+    user_id: str
     # Everything of this account that must never reach another one, by name.
     markers: dict[str, str] = field(default_factory=dict)
 
@@ -206,6 +210,10 @@ def _make_tenant(http: httpx.Client, server: RunningServer, rx: Receiver, label:
         ),
         201,
     )
+    user = _ok(
+        http.post("/v1/users", headers=auth, json={"email": f"{label}-user-{token}@example.com"}),
+        201,
+    )
     logs = _ok(http.get("/v1/logs", headers=auth, params={"limit": 250}), 200)["data"]
     [log_id] = [item["id"] for item in logs if event["id"] in item["eventIds"]]
     tenant = Tenant(
@@ -226,6 +234,7 @@ def _make_tenant(http: httpx.Client, server: RunningServer, rx: Receiver, label:
         notification_id=notification["id"],
         log_id=log_id,
         source_id=source["id"],
+        user_id=user["id"],
     )
     tenant.markers = {
         "token": token,
@@ -244,6 +253,8 @@ def _make_tenant(http: httpx.Client, server: RunningServer, rx: Receiver, label:
         "notification id": notification["id"],
         "source id": source["id"],
         "source key": source["key"],
+        "user id": user["id"],
+        "user email": user["email"],
         **{f"log id {item['id']}": item["id"] for item in logs},
     }
     return tenant
@@ -326,6 +337,7 @@ CREATE_BODIES: dict[str, Callable[[Tenant], dict[str, Any]]] = {
         "eventType": t.event_type,
         "authType": "api-key",
     },
+    "/v1/users": lambda t: {"email": f"by-operator-{secrets.token_hex(4)}@example.com"},
 }
 
 
@@ -581,7 +593,14 @@ def _all_pages(
             return response, items, "\n".join(texts)
 
 
-SNAPSHOT_LISTS = ("/v1/webhooks", "/v1/events", "/v1/notifications", "/v1/api-keys", "/v1/sources")
+SNAPSHOT_LISTS = (
+    "/v1/webhooks",
+    "/v1/events",
+    "/v1/notifications",
+    "/v1/api-keys",
+    "/v1/sources",
+    "/v1/users",
+)
 
 
 def _snapshot(world: World, t: Tenant) -> dict[str, Any]:

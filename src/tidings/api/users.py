@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import Field
 
 from tidings.api.deps import Ctx, allow
-from tidings.api.model import ApiModel, ApiOut
+from tidings.api.model import DEFAULT_LIMIT, MAX_LIMIT, ApiModel, ApiOut, Page
 from tidings.core.access import Access
 from tidings.services import users as service
 
@@ -39,19 +39,26 @@ class UserInvited(UserOut):
     invite_expires_at: str
 
 
-class UserList(ApiOut):
-    data: list[UserOut]
-
-
-@router.post("", status_code=201, response_model=UserInvited)
+@router.post(
+    "",
+    status_code=201,
+    response_model=UserInvited,
+    responses={409: {"description": "A user with this email exists already"}},
+)
 async def invite_user(body: UserIn, ctx: Ctx, access: Write) -> UserInvited:
     """A new user of the account, and the invite link that sets its password (shown once)."""
     return UserInvited(**await service.invite(ctx, access.caller, body.email, access.account_id))
 
 
-@router.get("", response_model=UserList)
-async def list_users(ctx: Ctx, access: Read) -> UserList:
-    return UserList(data=[UserOut(**u) for u in await service.page(ctx, access)])
+@router.get("", response_model=Page[UserOut])
+async def list_users(
+    ctx: Ctx,
+    access: Read,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page[UserOut]:
+    rows, next_cursor = await service.page(ctx, access, limit=limit, cursor=cursor)
+    return Page(data=[UserOut(**u) for u in rows], next_cursor=next_cursor)
 
 
 @router.get("/{user_id}", response_model=UserOut)

@@ -104,10 +104,13 @@ def _taken(email: str) -> DomainError:
     return DomainError(409, f"a user with the email {email!r} exists already", field="email")
 
 
-async def page(ctx: Context, access: Access) -> list[dict[str, Any]]:
+async def page(
+    ctx: Context, access: Access, *, limit: int, cursor: str | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
     access.caller.require("users", "read")
     async with ctx.db.read() as conn:
-        return [view(r) for r in await store.of_account(conn, access.account_id)]
+        rows, next_cursor = await store.page(conn, access.account_id, limit, cursor)
+    return [view(r) for r in rows], next_cursor
 
 
 async def _existing(conn: Any, access: Access, user_id: str) -> Any:

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.core.ids import new_id
+from tidings.store.paging import fetch_page
 from tidings.store.tables import invites, login_failures, users
 
 
@@ -24,9 +25,12 @@ async def by_email(conn: AsyncConnection, email: str) -> Row[Any] | None:
     return (await conn.execute(users.select().where(users.c.email == email))).first()
 
 
-async def of_account(conn: AsyncConnection, account_id: str) -> list[Row[Any]]:
-    query = users.select().where(users.c.account_id == account_id).order_by(users.c.id.desc())
-    return list((await conn.execute(query)).all())
+async def page(
+    conn: AsyncConnection, account_id: str, limit: int, cursor: str | None
+) -> tuple[list[Row[Any]], str | None]:
+    """The account's users, newest first."""
+    query = users.select().where(users.c.account_id == account_id)
+    return await fetch_page(conn, query, users.c.id, limit, cursor)
 
 
 async def update(conn: AsyncConnection, user_id: str, values: dict[str, Any]) -> None:
