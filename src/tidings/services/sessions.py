@@ -102,6 +102,8 @@ async def _new_session(
 ) -> str:
     token = new_token()
     now = ctx.clock.now()
+    # Sessions idle past their expiry go as new ones come.
+    await store.delete_idle(conn, now - IDLE_SECONDS * MICROS)
     await store.insert(
         conn,
         {
