@@ -24,7 +24,7 @@ class Request:
 
 class Feed:
     """``records`` served ``page_size`` at a time at ``/records`` as ``{"data": [...]}``;
-    ``mode`` is ``ok``, ``fail`` (500) or ``slow`` (waits ``delay`` seconds first)."""
+    ``mode`` is ``ok``, ``fail`` (500), ``redirect`` (302) or ``slow`` (waits ``delay`` seconds first)."""
 
     def __init__(
         self,
@@ -81,6 +81,8 @@ class Feed:
                     time.sleep(feed.delay)
                 if feed.mode == "fail":
                     return self._send(500, {"error": "the feed is down"})
+                if feed.mode == "redirect":
+                    return self._send(302, {}, {"Location": "/records?moved=1"})
                 expected = base64.b64encode(f"{feed.username}:{feed.password}".encode()).decode()
                 if self.headers.get("Authorization") != f"Basic {expected}":
                     return self._send(401, {"error": "unauthorized"})
