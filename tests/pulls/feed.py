@@ -24,7 +24,8 @@ class Request:
 
 class Feed:
     """``records`` served ``page_size`` at a time at ``/records`` as ``{"data": [...]}``;
-    ``mode`` is ``ok``, ``fail`` (500), ``redirect`` (302) or ``slow`` (waits ``delay`` seconds first)."""
+    ``mode`` is ``ok``, ``fail`` (500), ``redirect`` (302) or ``slow`` (waits ``delay``
+    seconds first)."""
 
     def __init__(
         self,
