@@ -1,6 +1,6 @@
 """Fetching a pull's URL: GET with basic auth through the same SSRF guard, timeout and
 redirect rule as deliveries (outbound/guard.py; redirects are not followed), with a limit on
-the bytes taken, following ``Link: <…>; rel="next"`` pages, and ``If-None-Match`` with the
+the bytes taken from each page, following ``Link: <…>; rel="next"`` pages, and ``If-None-Match`` with the
 last ``ETag`` so an unchanged first page costs a 304."""
 
 from __future__ import annotations
@@ -71,7 +71,6 @@ class Fetcher:
         fetched = Fetched()
         origin = _origin(URL(url))
         next_url: URL | None = URL(url)
-        taken = 0
         while next_url is not None and fetched.requests < self._max_pages:
             if before_page is not None and not await before_page():
                 fetched.error = "the run's lease was lost"
@@ -99,15 +98,14 @@ class Fetcher:
                         if 300 <= resp.status < 400:
                             fetched.error += " (redirects are not followed)"
                         return fetched
-                    body = await self._read(resp, self._max_bytes - taken)
-                    taken += len(body)
+                    body = await self._read(resp, self._max_bytes)
                     fetched.bodies.append(body)
                     if fetched.requests == 1:
                         fetched.etag = resp.headers.get("ETag")
                     link = resp.links.get("next")
                     next_url = URL(str(link["url"])) if link and link.get("url") else None
             except TooLarge:
-                fetched.error = f"the response exceeds TIDINGS_PULL_MAX_BYTES ({self._max_bytes})"
+                fetched.error = f"a page exceeds TIDINGS_PULL_MAX_BYTES ({self._max_bytes} bytes)"
                 return fetched
             except RefusedAddress as exc:
                 fetched.error = str(exc)
