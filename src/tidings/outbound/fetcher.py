@@ -1,7 +1,7 @@
 """Fetching a pull's URL: GET with basic auth through the same SSRF guard, timeout and
 redirect rule as deliveries (outbound/guard.py; redirects are not followed), with a limit on
-the bytes taken from each page, following ``Link: <…>; rel="next"`` pages, and ``If-None-Match`` with the
-last ``ETag`` so an unchanged first page costs a 304."""
+the bytes taken from each page, following ``Link: <…>; rel="next"`` pages, and sending
+``If-None-Match`` with the last ``ETag`` so an unchanged first page costs a 304."""
 
 from __future__ import annotations
 
