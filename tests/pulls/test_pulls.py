@@ -12,7 +12,9 @@ from standardwebhooks.webhooks import Webhook
 
 from tests.pulls.feed import Feed
 from tests.support.partner import create_webhook, error_fields
+from tests.support.processes import query
 from tests.support.receiver import Receiver
+from tests.support.server import RunningServer
 
 RECORDS = [
     {"paymentId": "pay_1", "status": "completed"},
@@ -331,3 +333,21 @@ def test_a_failed_run_is_recorded_and_makes_nothing(
     shown = client.get(f"/v1/pulls/{pull['id']}").json()
     assert shown["status"] == "Active" and shown["nextRunAt"] == pull["nextRunAt"]
     assert client.get("/v1/events").json()["data"] == []
+
+
+def test_deleting_the_account_stops_its_pulls(
+    server: RunningServer,
+    operator: httpx.Client,
+    account: dict[str, Any],
+    client: httpx.Client,
+    event_type: str,
+) -> None:
+    with Feed() as feed:
+        pull = create_pull(client, feed, event_type)
+    assert operator.delete(f"/v1/accounts/{account['id']}").status_code == 204
+    # The account is gone from the API: the store shows what became of its pull.
+    [row] = query(
+        str(server.settings.database_url),
+        f"SELECT status, disabled_reason, next_run_at FROM pulls WHERE id = '{pull['id']}'",
+    )
+    assert row == ("Disabled", "account deleted", None)

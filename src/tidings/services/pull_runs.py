@@ -175,7 +175,9 @@ async def _execute(
     operational = 0
     async with ctx.db.write() as conn:
         current = await store.by_id(conn, row.id)
-        if current is None or current.leased_by != runner_id:
+        if current is None:
+            raise DomainError(404, f"pull {row.id!r} was deleted during its run")
+        if current.leased_by != runner_id:
             raise LeaseLost(row.id)
         failed = error is not None
         now = ctx.clock.now()

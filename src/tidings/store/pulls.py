@@ -58,6 +58,15 @@ async def delete(conn: AsyncConnection, pull_id: str) -> None:
     await conn.execute(pulls.delete().where(pulls.c.id == pull_id))
 
 
+async def disable_all(conn: AsyncConnection, account_id: str, reason: str, now: int) -> None:
+    """Stop every pull of an account (it was deleted): none runs again."""
+    await conn.execute(
+        pulls.update()
+        .where(sa.and_(pulls.c.account_id == account_id, pulls.c.status == "Active"))
+        .values(status="Disabled", disabled_reason=reason, next_run_at=None, updated_at=now)
+    )
+
+
 def _lease_free(now: int) -> sa.ColumnElement[bool]:
     return sa.or_(pulls.c.lease_until.is_(None), pulls.c.lease_until <= now)
 
