@@ -29,6 +29,7 @@ from tests.support.partner import (
     eventually,
     open_account,
 )
+from tests.support.processes import query
 from tests.support.receiver import Receiver
 from tests.support.server import RunningServer
 from tidings.core.clock import from_datetime
@@ -263,3 +264,39 @@ def test_two_workers_never_run_one_pull_twice(backend: str, tmp_path: Path) -> N
             runs = client.get(f"/v1/pulls/{pull['id']}/runs").json()["data"]
     assert len(runs) == 5
     assert [r["recordsNew"] for r in runs] == [0, 0, 0, 0, 1]
+
+
+def test_a_killed_processs_run_is_taken_over_when_its_lease_runs_out(
+    limited: tuple[RunningServer, FakeClock], limited_client: httpx.Client
+) -> None:
+    server, clock = limited
+    client = limited_client
+    with Feed([{"bookingId": "b1"}]) as feed:
+        pull = create_pull(
+            client,
+            feed,
+            "booking.created",
+            idPointer="/bookingId",
+            frequency="hourly",
+            schedule=":00",
+        )
+        assert pull["nextRunAt"] == "2026-03-28T13:00:00.000Z"
+        # A process claimed it at 13:00 and was killed: its lease holds until 13:01.
+        until = moment("2026-03-28T13:01:00Z")
+        query(
+            str(server.settings.database_url),
+            f"UPDATE pulls SET leased_by = 'prn_killed', lease_until = {until} "
+            f"WHERE id = '{pull['id']}'",
+        )
+        clock.set(moment("2026-03-28T13:00:30Z"))
+        with pytest.raises(AssertionError):
+            eventually(lambda: feed.count() > 0, 0.5)
+        assert client.post(f"/v1/pulls/{pull['id']}/run").status_code == 409
+        clock.set(until)
+        eventually(lambda: feed.count() == 1, what="the run taken over")
+        eventually(
+            lambda: pull_of(client, pull["id"])["nextRunAt"] == "2026-03-28T14:00:00.000Z",
+            what="the next run",
+        )
+    [taken] = client.get(f"/v1/pulls/{pull['id']}/runs").json()["data"]
+    assert taken["status"] == "succeeded" and taken["recordsNew"] == 1
