@@ -351,3 +351,24 @@ def test_deleting_the_account_stops_its_pulls(
         f"SELECT status, disabled_reason, next_run_at FROM pulls WHERE id = '{pull['id']}'",
     )
     assert row == ("Disabled", "account deleted", None)
+
+
+def test_a_record_that_does_not_fit_the_schema_is_tried_again(
+    client: httpx.Client, event_type: str
+) -> None:
+    records = [RECORDS[0], {"paymentId": "pay_9", "status": "lost"}]
+    with Feed(records, page_size=10) as feed:
+        pull = create_pull(client, feed, event_type)
+        first = run(client, pull["id"])
+        assert first["status"] == "succeeded"
+        assert (first["recordsSeen"], first["recordsNew"]) == (2, 1)
+        assert "record 1" in first["error"]
+        # Fetched again in full (no If-None-Match): the refused record is still refused.
+        second = run(client, pull["id"])
+        assert "If-None-Match" not in feed.requests[-1].headers
+        assert (second["httpStatus"], second["recordsNew"]) == (200, 0)
+        feed.records[1] = {"paymentId": "pay_9", "status": "completed"}
+        third = run(client, pull["id"])
+    assert (third["recordsNew"], third["error"]) == (1, None)
+    made = client.get(f"/v1/events/{third['eventIds'][0]}").json()
+    assert made["eventData"] == feed.records[1]

@@ -210,7 +210,9 @@ async def _execute(
             kept = [rid for index, (rid, _) in enumerate(new) if index not in skipped]
             await runs.mark_seen(conn, row.id, kept, now)
         if refused:
-            # Not marked seen: the next run tries them again (after the type's schema changes).
+            # Not marked seen, and the ETag forgotten: the next run fetches and tries them again
+            # (a 304 would hide them until the partner's data changed).
+            await store.update(conn, row.id, {"etag": None})
             shown = "; ".join(f"record {i}: {why}" for i, why in refused[:5])
             error = f"{len(refused)} records refused: {shown}"[:2000]
         run = {
