@@ -24,8 +24,8 @@ class Request:
 
 class Feed:
     """``records`` served ``page_size`` at a time at ``/records`` as ``{"data": [...]}``;
-    ``mode`` is ``ok``, ``fail`` (500), ``redirect`` (302) or ``slow`` (waits ``delay``
-    seconds first)."""
+    ``mode`` is ``ok``, ``fail`` (500), ``empty`` (204), ``redirect`` (302) or ``slow``
+    (waits ``delay`` seconds first)."""
 
     def __init__(
         self,
@@ -82,6 +82,8 @@ class Feed:
                     time.sleep(feed.delay)
                 if feed.mode == "fail":
                     return self._send(500, {"error": "the feed is down"})
+                if feed.mode == "empty":
+                    return self._send(204, None)
                 if feed.mode == "redirect":
                     return self._send(302, {}, {"Location": "/records?moved=1"})
                 expected = base64.b64encode(f"{feed.username}:{feed.password}".encode()).decode()
@@ -104,7 +106,7 @@ class Feed:
                 self.send_response(status)
                 for name, value in (headers or {}).items():
                     self.send_header(name, value)
-                if status != 304:
+                if status not in (204, 304):
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(raw)))
                 self.end_headers()

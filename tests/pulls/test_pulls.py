@@ -372,3 +372,18 @@ def test_a_record_that_does_not_fit_the_schema_is_tried_again(
     assert (third["recordsNew"], third["error"]) == (1, None)
     made = client.get(f"/v1/events/{third['eventIds'][0]}").json()
     assert made["eventData"] == feed.records[1]
+
+
+@pytest.mark.parametrize("answer", ["empty", "null"])
+def test_an_answer_without_records_is_a_run_with_none(
+    client: httpx.Client, event_type: str, answer: str
+) -> None:
+    with Feed([{"items": None}] if answer == "null" else RECORDS) as feed:
+        pull = create_pull(client, feed, event_type)
+        if answer == "empty":
+            feed.mode = "empty"  # 204 No Content
+        else:
+            client.patch(f"/v1/pulls/{pull['id']}", json={"recordsPointer": "/data/0/items"})
+        outcome = run(client, pull["id"])
+    assert outcome["status"] == "succeeded", outcome
+    assert (outcome["recordsSeen"], outcome["recordsNew"]) == (0, 0)

@@ -288,6 +288,8 @@ def _records(row: Any, fetched: Fetched) -> tuple[list[tuple[str, Any]], str | N
     found: dict[str, Any] = {}
     for page_number, body in enumerate(fetched.bodies, start=1):
         where = f"page {page_number}" if len(fetched.bodies) > 1 else "the response"
+        if not body.strip():
+            continue  # a 204, or an empty 200: nothing new
         try:
             document = json.loads(body)
         except ValueError:
@@ -295,7 +297,9 @@ def _records(row: Any, fetched: Fetched) -> tuple[list[tuple[str, Any]], str | N
         items = pointer.resolve(document, row.records_pointer or "")
         if items is pointer.MISSING:
             return [], f"{where} has nothing at recordsPointer {row.records_pointer!r}"
-        if not isinstance(items, list):
+        if items is None:
+            items = []  # {"data": null}: no records
+        elif not isinstance(items, list):
             items = [items]
         for index, record in enumerate(items):
             if not isinstance(record, dict):
