@@ -51,6 +51,7 @@ PATH_IDS: dict[str, tuple[str, ...]] = {
     "log_id": ("log_id",),
     "name": ("event_type",),
     "source_id": ("source_id",),
+    "pull_id": ("pull_id",),
 }
 
 # OpenAPI tag -> the permission resource a restricted key needs; None: no account resource.
@@ -62,6 +63,7 @@ TAG_RESOURCE: dict[str, str | None] = {
     "logs": "logs",
     "api keys": "api_keys",
     "sources": "sources",
+    "pulls": "pulls",
     "accounts": None,
     "operations": None,
 }
@@ -89,6 +91,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "since": "2000-01-01T00:00:00Z",
         "status": "all",
     },
+    ("PATCH", "/v1/pulls/{pull_id}"): {"name": "changed by A"},
 }
 
 # Query filters of the lists -> the Tenant attribute to filter on.
@@ -127,6 +130,7 @@ class Tenant:
     notification_id: str
     log_id: str
     source_id: str
+    pull_id: str
     # Everything of this account that must never reach another one, by name.
     markers: dict[str, str] = field(default_factory=dict)
 
@@ -206,6 +210,23 @@ def _make_tenant(http: httpx.Client, server: RunningServer, rx: Receiver, label:
         ),
         201,
     )
+    pull = _ok(
+        http.post(
+            "/v1/pulls",
+            headers=auth,
+            json={
+                "name": f"{label}-pull-name-{token}",
+                "category": category,
+                "url": f"http://127.0.0.1:{rx.port}/{label}-pull-{token}",
+                "username": f"{label}-pull-user-{token}",
+                "password": f"{label}-pull-password-{token}",
+                "frequency": "weekly",
+                "schedule": "monday 02:30",
+                "eventType": event_type,
+            },
+        ),
+        201,
+    )
     logs = _ok(http.get("/v1/logs", headers=auth, params={"limit": 250}), 200)["data"]
     [log_id] = [item["id"] for item in logs if event["id"] in item["eventIds"]]
     tenant = Tenant(
@@ -226,6 +247,7 @@ def _make_tenant(http: httpx.Client, server: RunningServer, rx: Receiver, label:
         notification_id=notification["id"],
         log_id=log_id,
         source_id=source["id"],
+        pull_id=pull["id"],
     )
     tenant.markers = {
         "token": token,
@@ -244,6 +266,9 @@ def _make_tenant(http: httpx.Client, server: RunningServer, rx: Receiver, label:
         "notification id": notification["id"],
         "source id": source["id"],
         "source key": source["key"],
+        "pull id": pull["id"],
+        "pull URL": pull["url"],
+        "pull password": f"{label}-pull-password-{token}",
         **{f"log id {item['id']}": item["id"] for item in logs},
     }
     return tenant
@@ -325,6 +350,13 @@ CREATE_BODIES: dict[str, Callable[[Tenant], dict[str, Any]]] = {
         "name": "made by the operator",
         "eventType": t.event_type,
         "authType": "api-key",
+    },
+    "/v1/pulls": lambda t: {
+        "name": "made by the operator",
+        "url": f"https://example.com/pull-by-operator-{t.token}",
+        "frequency": "daily",
+        "schedule": "02:30",
+        "eventType": t.event_type,
     },
 }
 
@@ -581,7 +613,14 @@ def _all_pages(
             return response, items, "\n".join(texts)
 
 
-SNAPSHOT_LISTS = ("/v1/webhooks", "/v1/events", "/v1/notifications", "/v1/api-keys", "/v1/sources")
+SNAPSHOT_LISTS = (
+    "/v1/webhooks",
+    "/v1/events",
+    "/v1/notifications",
+    "/v1/api-keys",
+    "/v1/sources",
+    "/v1/pulls",
+)
 
 
 def _snapshot(world: World, t: Tenant) -> dict[str, Any]:
@@ -597,6 +636,9 @@ def _snapshot(world: World, t: Tenant) -> dict[str, Any]:
         f"/v1/api-keys/{t.key_id}",
         f"/v1/api-keys/{t.extra_key_id}",
         f"/v1/logs/{t.log_id}",
+        f"/v1/sources/{t.source_id}",
+        f"/v1/pulls/{t.pull_id}",
+        f"/v1/pulls/{t.pull_id}/runs",
     ):
         response = world.http.get(path, headers=t.headers)
         body = response.json()
