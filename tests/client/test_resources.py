@@ -160,6 +160,11 @@ def test_notifications_logs_and_replay(tidings: Tidings) -> None:
         receiver.wait(6)
     by_event = list(tidings.notifications.list(event_id=published[0]["id"]))
     assert [n["eventId"] for n in by_event] == [published[0]["id"]]
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    assert len(list(tidings.notifications.list(start=since, end=later))) == 3
+    assert list(tidings.notifications.list(start=later)) == []
+    assert len(list(tidings.events.list(event_type="order.paid", start=since, end=later))) == 3
+    assert list(tidings.logs.list(start=later)) == []
     logs = tidings.logs.list(path="/v1/events", method="POST", limit=2)
     assert len(list(logs)) == 3
     log = tidings.logs.get(next(iter(logs))["id"])

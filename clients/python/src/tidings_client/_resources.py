@@ -190,7 +190,11 @@ class Events(Resource):
         limit: int | None = None,
     ) -> Any:
         return self._list(
-            "/v1/events", eventType=event_type, logId=log_id, start=start, end=end, limit=limit
+            "/v1/events",
+            eventType=event_type,
+            logId=log_id,
+            limit=limit,
+            **{"from": start, "to": end},
         )
 
     @route("GET", "/v1/events/{event_id}")
@@ -218,8 +222,7 @@ class Notifications(Resource):
             status=status,
             eventType=event_type,
             eventId=event_id,
-            start=start,
-            end=end,
+            **{"from": start, "to": end},
             limit=limit,
         )
 
@@ -250,8 +253,7 @@ class Logs(Resource):
             "/v1/logs",
             status=status,
             type=type,
-            start=start,
-            end=end,
+            **{"from": start, "to": end},
             path=path,
             method=method,
             limit=limit,
