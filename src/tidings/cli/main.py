@@ -15,6 +15,16 @@ import typer
 import uvicorn
 
 from tidings import __version__
+from tidings.cli import (
+    api_keys,
+    event_types,
+    events,
+    logs,
+    notifications,
+    pulls,
+    sources,
+    webhooks,
+)
 from tidings.cli.admin import accounts_app, keys_app
 from tidings.cli.listen import listen
 from tidings.config import Settings, settings_with
@@ -31,6 +41,16 @@ app = typer.Typer(
 app.command("listen")(listen)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
+# Over the API, with the Python client (--api-url, --api-key):
+app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(event_types.app, name="event-types")
+app.add_typer(events.app, name="events")
+app.add_typer(notifications.app, name="notifications")
+app.add_typer(logs.app, name="logs")
+app.add_typer(api_keys.app, name="api-keys")
+app.add_typer(sources.app, name="sources")
+app.add_typer(pulls.app, name="pulls")
+app.command("trigger")(events.trigger)
 
 DataDir = Annotated[
     Path | None,
