@@ -25,7 +25,7 @@ from tidings.cli import (
     sources,
     webhooks,
 )
-from tidings.cli.admin import accounts_app, keys_app
+from tidings.cli.admin import accounts_app, keys_app, require_database
 from tidings.cli.listen import listen
 from tidings.config import Settings, settings_with
 from tidings.store.db import shown_url
@@ -207,6 +207,8 @@ def rotate_master_key(data_dir: DataDir = None, database_url: DatabaseUrl = None
     from tidings.store.db import DATABASE_ERRORS, Database
 
     settings = settings_with(data_dir=data_dir, database_url=database_url)
+    # Before the key file: with no database there is nothing to re-encrypt, nor to create.
+    require_database(settings.resolved_database_url())
     if not settings.master_key:
         path = master_key.key_file(settings)
         current, _ = master_key.load(settings, create=True)
