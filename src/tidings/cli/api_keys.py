@@ -3,12 +3,14 @@ the store directly, for the operator)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from tidings_client import Tidings
 
 from tidings.cli.remote import Limit, Output, first, group, pairs, remote
+
+if TYPE_CHECKING:
+    from tidings_client import Tidings
 
 app = group("List, create, roll and revoke the account's API keys (over the API).")
 

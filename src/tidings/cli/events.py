@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from tidings_client import Tidings
 
 from tidings.cli.remote import Limit, Output, first, group, read_json, remote
 from tidings.core.samples import sample
+
+if TYPE_CHECKING:
+    from tidings_client import Tidings
 
 app = group("Publish events and read what was published (over the API).")
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from tidings_client import Tidings
 
 from tidings.cli.remote import Limit, Output, cell, console, first, group, remote
+
+if TYPE_CHECKING:
+    from tidings_client import Tidings
 
 app = group("List, read and follow the API log (over the API).")
 

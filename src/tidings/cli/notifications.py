@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress
-from tidings_client import Tidings
 
 from tidings.cli.remote import Limit, Output, first, group, remote
+
+if TYPE_CHECKING:
+    from tidings_client import Tidings
 
 app = group("List, read and resend notifications (over the API).")
 

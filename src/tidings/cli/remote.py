@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -41,8 +41,14 @@ def group(help: str) -> typer.Typer:
 def remote(fn: F) -> F:
     """Give a command ``--api-url``, ``--api-key`` and ``--json``; it receives ``api`` (the
     client) and ``out`` (where to print), and API errors become exit code 1 with one line."""
-    signature = inspect.signature(fn, eval_str=True)
-    own = [p for p in signature.parameters.values() if p.name not in ("api", "out")]
+    # Only the command's own parameters are evaluated: ``api: Tidings`` is imported for type
+    # checking only, so that ``tidings serve`` runs without the client installed.
+    signature = inspect.signature(fn)
+    own = [
+        p.replace(annotation=_evaluated(p.annotation, fn))
+        for p in signature.parameters.values()
+        if p.name not in ("api", "out")
+    ]
     added = [
         inspect.Parameter(
             "api_url", inspect.Parameter.KEYWORD_ONLY, default=DEFAULT_API_URL, annotation=ApiUrl
@@ -55,8 +61,10 @@ def remote(fn: F) -> F:
 
     @functools.wraps(fn)
     def command(*args: Any, api_url: str, api_key: str, as_json: bool, **kwargs: Any) -> Any:
-        from tidings_client import Tidings, TidingsError
-
+        try:
+            from tidings_client import Tidings, TidingsError
+        except ImportError:
+            fail("this command needs the Python client: pip install ./clients/python", code=2)
         if not api_key:
             fail("give --api-key or set TIDINGS_API_KEY", code=2)
         try:
@@ -76,7 +84,13 @@ def remote(fn: F) -> F:
     return command  # type: ignore[return-value]
 
 
-def fail(message: str, code: int = 1) -> None:
+def _evaluated(annotation: Any, fn: Callable[..., Any]) -> Any:
+    if isinstance(annotation, str):
+        return eval(annotation, fn.__globals__)  # the module's own annotation text
+    return annotation
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
     """One line on stderr, no traceback."""
     errors.print(f"error: {message}", markup=False, soft_wrap=True)
     raise typer.Exit(code)

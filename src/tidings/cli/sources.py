@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from tidings_client import Tidings
 
 from tidings.cli.remote import Limit, Output, first, group, remote
+
+if TYPE_CHECKING:
+    from tidings_client import Tidings
 
 app = group("List, create, change and roll the keys of push sources (over the API).")
 

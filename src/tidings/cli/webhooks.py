@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import Progress
-from tidings_client import Tidings
 
 from tidings.cli.remote import Limit, Output, first, group, pairs, read_json, remote
+
+if TYPE_CHECKING:
+    from tidings_client import Tidings
 
 app = group("List, create, change, test and replay webhooks (over the API).")
 
