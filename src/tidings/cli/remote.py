@@ -92,7 +92,7 @@ def _evaluated(annotation: Any, fn: Callable[..., Any]) -> Any:
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """One line on stderr, no traceback."""
-    errors.print(f"error: {message}", markup=False, soft_wrap=True)
+    errors.print(f"error: {' '.join(message.split())}", markup=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
