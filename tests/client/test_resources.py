@@ -126,9 +126,17 @@ def test_publish_with_an_idempotency_key_and_read_events(tidings: Tidings) -> No
         # What the receiver got verifies with the webhook's secret.
         payload = verify(hook["secret"], delivered.body, delivered.headers)
         assert payload["eventData"] == {"paymentId": "p1", "big": 2**60}
+        tested = tidings.webhooks.test(hook["id"], "payment.updated", {"paymentId": "t1"})
+        assert tested["test"] is True
+        test_delivery = receiver.wait(2)[1]
+        assert verify(hook["secret"], test_delivery.body, test_delivery.headers)["eventData"] == {
+            "paymentId": "t1"
+        }
     for n in range(3):
         tidings.events.publish("payment.updated", {"paymentId": f"q{n}"})
-    events = list(tidings.events.list(event_type="payment.updated", limit=2))
+    events = [
+        e for e in tidings.events.list(event_type="payment.updated", limit=2) if not e["test"]
+    ]
     assert len(events) == 4 and events[-1]["id"] == first["id"]
     detail = tidings.events.get(first["id"])
     assert detail["request"]["path"] == "/v1/events"
