@@ -6,13 +6,13 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install serve migrate test lint format bench bench-quick clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev]" -e ./clients/python
 	@touch $(STAMP)
 
-install: $(STAMP) ## Create .venv and install Tidings with its development tools
+install: $(STAMP) ## Create .venv and install Tidings, its Python client and the development tools
 
 serve: $(STAMP) ## Migrate the embedded SQLite store in ./tidings-data and serve on :8000
 	$(BIN)/tidings serve
@@ -21,8 +21,8 @@ migrate: $(STAMP)
 	$(BIN)/tidings migrate
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench clients
+	$(BIN)/ruff format --check src tests bench clients
 	$(BIN)/mypy
 
 # The suite on two processes (its tests mostly wait on servers and receivers), then the
@@ -32,8 +32,8 @@ test: lint ## Lint, type-check and run the suite (SQLite, and PostgreSQL when re
 	$(BIN)/pytest -m resilience
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench clients
+	$(BIN)/ruff check --fix src tests bench clients
 
 bench: $(STAMP) ## Issue 8's benchmark on this machine: one table (bench/run.py --help)
 	$(BIN)/python bench/run.py

@@ -20,6 +20,7 @@ from tidings.api import (
     listen,
     logs,
     notifications,
+    pulls,
     sources,
     users,
     webhooks,
@@ -33,6 +34,7 @@ from tidings.core.rate_limit import TokenBuckets
 from tidings.dashboard import mount as dashboard
 from tidings.delivery.worker import Worker
 from tidings.inbound import push
+from tidings.pulls.runner import PullRunner
 from tidings.runtime import master_key
 from tidings.runtime.context import Context
 from tidings.runtime.key_cache import KeyCache
@@ -87,6 +89,10 @@ def create_app(
         wakeups.start()
         if worker:
             await worker.start()
+        # Pulls run where deliveries run.
+        runner = PullRunner(ctx) if worker else None
+        if runner:
+            await runner.start()
         app.state.ctx = ctx
         ctx.key_usage.start(db, interval=5.0)
         ctx.request_log.start(db)
@@ -100,6 +106,8 @@ def create_app(
         finally:
             ctx.stopping.set()
             # Stop claiming, finish or hand back what is in flight, then the rest.
+            if runner:
+                await runner.stop()
             if worker:
                 await worker.stop()
             if scheduler:
@@ -136,6 +144,7 @@ def create_app(
         sources,
         users,
         push,
+        pulls,
         listen,
     ):
         app.include_router(module.router)

@@ -52,6 +52,7 @@ PATH_IDS: dict[str, tuple[str, ...]] = {
     "name": ("event_type",),
     "source_id": ("source_id",),
     "user_id": ("user_id",),
+    "pull_id": ("pull_id",),
 }
 
 # OpenAPI tag -> the permission resource a restricted key needs; None: no account resource.
@@ -64,6 +65,7 @@ TAG_RESOURCE: dict[str, str | None] = {
     "api keys": "api_keys",
     "sources": "sources",
     "users": "users",
+    "pulls": "pulls",
     "accounts": None,
     "operations": None,
 }
@@ -92,6 +94,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "since": "2000-01-01T00:00:00Z",
         "status": "all",
     },
+    ("PATCH", "/v1/pulls/{pull_id}"): {"name": "changed by A"},
 }
 
 # Query filters of the lists -> the Tenant attribute to filter on.
@@ -131,6 +134,7 @@ class Tenant:
     log_id: str
     source_id: str
     user_id: str
+    pull_id: str
     # Everything of this account that must never reach another one, by name.
     markers: dict[str, str] = field(default_factory=dict)
 
@@ -214,6 +218,23 @@ def _make_tenant(http: httpx.Client, server: RunningServer, rx: Receiver, label:
         http.post("/v1/users", headers=auth, json={"email": f"{label}-user-{token}@example.com"}),
         201,
     )
+    pull = _ok(
+        http.post(
+            "/v1/pulls",
+            headers=auth,
+            json={
+                "name": f"{label}-pull-name-{token}",
+                "category": category,
+                "url": f"http://127.0.0.1:{rx.port}/{label}-pull-{token}",
+                "username": f"{label}-pull-user-{token}",
+                "password": f"{label}-pull-password-{token}",
+                "frequency": "weekly",
+                "schedule": "monday 02:30",
+                "eventType": event_type,
+            },
+        ),
+        201,
+    )
     logs = _ok(http.get("/v1/logs", headers=auth, params={"limit": 250}), 200)["data"]
     [log_id] = [item["id"] for item in logs if event["id"] in item["eventIds"]]
     tenant = Tenant(
@@ -235,6 +256,7 @@ def _make_tenant(http: httpx.Client, server: RunningServer, rx: Receiver, label:
         log_id=log_id,
         source_id=source["id"],
         user_id=user["id"],
+        pull_id=pull["id"],
     )
     tenant.markers = {
         "token": token,
@@ -255,6 +277,9 @@ def _make_tenant(http: httpx.Client, server: RunningServer, rx: Receiver, label:
         "source key": source["key"],
         "user id": user["id"],
         "user email": user["email"],
+        "pull id": pull["id"],
+        "pull URL": pull["url"],
+        "pull password": f"{label}-pull-password-{token}",
         **{f"log id {item['id']}": item["id"] for item in logs},
     }
     return tenant
@@ -338,6 +363,13 @@ CREATE_BODIES: dict[str, Callable[[Tenant], dict[str, Any]]] = {
         "authType": "api-key",
     },
     "/v1/users": lambda t: {"email": f"by-operator-{secrets.token_hex(4)}@example.com"},
+    "/v1/pulls": lambda t: {
+        "name": "made by the operator",
+        "url": f"https://example.com/pull-by-operator-{t.token}",
+        "frequency": "daily",
+        "schedule": "02:30",
+        "eventType": t.event_type,
+    },
 }
 
 
@@ -600,6 +632,7 @@ SNAPSHOT_LISTS = (
     "/v1/api-keys",
     "/v1/sources",
     "/v1/users",
+    "/v1/pulls",
 )
 
 
@@ -616,6 +649,9 @@ def _snapshot(world: World, t: Tenant) -> dict[str, Any]:
         f"/v1/api-keys/{t.key_id}",
         f"/v1/api-keys/{t.extra_key_id}",
         f"/v1/logs/{t.log_id}",
+        f"/v1/sources/{t.source_id}",
+        f"/v1/pulls/{t.pull_id}",
+        f"/v1/pulls/{t.pull_id}/runs",
     ):
         response = world.http.get(path, headers=t.headers)
         body = response.json()

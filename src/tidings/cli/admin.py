@@ -45,6 +45,7 @@ def _run(
     work: Callable[[Context], Awaitable[T]],
 ) -> T:
     settings = settings_with(data_dir=data_dir, database_url=database_url)
+    require_database(settings.resolved_database_url())
 
     async def main() -> T:
         db = Database(settings.resolved_database_url())
@@ -60,6 +61,15 @@ def _run(
             await db.dispose()
 
     return asyncio.run(main())
+
+
+def require_database(url: str) -> None:
+    """Stop, in one line and having created nothing, when there is no database to work on."""
+    from tidings.store.migrate import missing_database
+
+    problem = missing_database(url)
+    if problem:
+        raise _fail(f"{problem}; run `tidings migrate` (or `tidings serve`) first")
 
 
 def _fail(message: str) -> typer.Exit:

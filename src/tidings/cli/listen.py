@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import signal
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -50,7 +51,7 @@ def listen(
     """Forward the account's events to a local URL while this runs (Ctrl-C to stop)."""
     if not api_key:
         raise typer.BadParameter("give --api-key or set TIDINGS_API_KEY", param_hint="--api-key")
-    with contextlib.suppress(KeyboardInterrupt):
+    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
         asyncio.run(_run(api_url.rstrip("/"), api_key, forward_to, events))
     console.print("Stopped.")
 
@@ -60,6 +61,19 @@ async def _run(api_url: str, api_key: str, forward_to: str, events: str | None) 
     params = {"events": events} if events else {}
     wait = RECONNECT
     shown_secret = False
+    # Ctrl-C or SIGTERM stops for good: a cancellation that a transport error hides (httpx may
+    # report an interrupted read as one) must not turn into a reconnect.
+    stopping = asyncio.Event()
+    main = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        stopping.set()
+        if main is not None:
+            main.cancel()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop)
     async with (
         httpx.AsyncClient(base_url=api_url, headers=auth, timeout=30) as api,
         httpx.AsyncClient(timeout=30, follow_redirects=False) as local,
@@ -86,9 +100,13 @@ async def _run(api_url: str, api_key: str, forward_to: str, events: str | None) 
                         elif name == "notification":
                             await _forward(api, local, listener, forward_to, data)
             except httpx.TransportError as exc:
+                if stopping.is_set():
+                    return
                 console.print(
                     f"[yellow]connection lost ({exc.__class__.__name__}); retrying in {wait:g}s[/]"
                 )
+            if stopping.is_set():
+                return
             await asyncio.sleep(wait)
             wait = min(wait * 2, MOST)
 

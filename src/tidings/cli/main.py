@@ -15,7 +15,17 @@ import typer
 import uvicorn
 
 from tidings import __version__
-from tidings.cli.admin import accounts_app, keys_app
+from tidings.cli import (
+    api_keys,
+    event_types,
+    events,
+    logs,
+    notifications,
+    pulls,
+    sources,
+    webhooks,
+)
+from tidings.cli.admin import accounts_app, keys_app, require_database
 from tidings.cli.listen import listen
 from tidings.cli.users import users_app
 from tidings.config import Settings, settings_with
@@ -33,6 +43,16 @@ app.command("listen")(listen)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
+# Over the API, with the Python client (--api-url, --api-key):
+app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(event_types.app, name="event-types")
+app.add_typer(events.app, name="events")
+app.add_typer(notifications.app, name="notifications")
+app.add_typer(logs.app, name="logs")
+app.add_typer(api_keys.app, name="api-keys")
+app.add_typer(sources.app, name="sources")
+app.add_typer(pulls.app, name="pulls")
+app.command("trigger")(events.trigger)
 
 DataDir = Annotated[
     Path | None,
@@ -189,6 +209,8 @@ def rotate_master_key(data_dir: DataDir = None, database_url: DatabaseUrl = None
     from tidings.store.db import DATABASE_ERRORS, Database
 
     settings = settings_with(data_dir=data_dir, database_url=database_url)
+    # Before the key file: with no database there is nothing to re-encrypt, nor to create.
+    require_database(settings.resolved_database_url())
     if not settings.master_key:
         path = master_key.key_file(settings)
         current, _ = master_key.load(settings, create=True)

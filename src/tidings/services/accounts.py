@@ -9,6 +9,7 @@ from tidings.core.clock import to_iso
 from tidings.core.errors import invalid, not_found
 from tidings.runtime.context import Context
 from tidings.store import accounts as store
+from tidings.store import pulls as pull_store
 from tidings.store import webhooks as webhook_store
 from tidings.store.queue import transitions
 
@@ -73,7 +74,7 @@ async def rename(ctx: Context, caller: Caller, account_id: str, name: str) -> di
 
 async def delete(ctx: Context, caller: Caller, account_id: str) -> None:
     """Delete the account: its keys stop working at once and nothing more is delivered for
-    it (its webhooks are disabled, its pending notifications end). Its records stay in the
+    it (its webhooks and pulls are disabled, its pending notifications end). Its records stay in the
     store until retention removes them."""
     caller.require_operator()
     now = ctx.clock.now()
@@ -82,6 +83,7 @@ async def delete(ctx: Context, caller: Caller, account_id: str) -> None:
             raise not_found("account", account_id)
         await store.mark_deleted(conn, account_id, now)
         await webhook_store.disable_all(conn, account_id, "account deleted", now)
+        await pull_store.disable_all(conn, account_id, "account deleted", now)
         await transitions.end_pending(
             conn, account_id=account_id, reason="account deleted", now=now
         )

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from tidings.core.crypto import Keyring
 from tidings.core.sealing import needs_resealing, open_webhook, seal_webhook
+from tidings.store import pulls as pull_store
 from tidings.store import users as user_store
 from tidings.store import webhooks as store
 from tidings.store.db import Database
@@ -17,7 +18,7 @@ BATCH = 200
 
 async def count_rows(db: Database) -> int:
     async with db.read() as conn:
-        return await store.count_all(conn)
+        return await store.count_all(conn) + await pull_store.count_passwords(conn)
 
 
 async def reseal_all(
@@ -42,7 +43,30 @@ async def reseal_all(
                 await store.update(conn, row.id, seal_webhook(values, keyring))
                 changed += 1
         if not rows:
-            return changed + await _reseal_seeds(db, keyring)
+            return (
+                changed
+                + await _reseal_pulls(db, keyring, advance)
+                + await _reseal_seeds(db, keyring)
+            )
+        last = rows[-1].id
+        advance(len(rows))
+
+
+async def _reseal_pulls(db: Database, keyring: Keyring, advance: Callable[[int], None]) -> int:
+    """Pull passwords (a run needs them back, so they are encrypted like webhook secrets)."""
+    changed = 0
+    last = ""
+    while True:
+        async with db.write() as conn:
+            rows = await pull_store.sealed_passwords(conn, last, BATCH)
+            for row in rows:
+                if keyring.is_current(row.password):
+                    continue
+                password = keyring.encrypt(keyring.decrypt(row.password))
+                await pull_store.update(conn, row.id, {"password": password})
+                changed += 1
+        if not rows:
+            return changed
         last = rows[-1].id
         advance(len(rows))
 

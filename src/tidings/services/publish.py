@@ -268,10 +268,12 @@ async def publish_records(
     records: list[dict[str, Any]],
     *,
     pull_id: str,
+    log_id: str | None = None,
 ) -> tuple[list[str], list[tuple[int, str]]]:
     """Publish each record as an event of ``event_type``, in the caller's transaction (the one
     that also marks the records seen, so a crash neither loses nor repeats one). Returns the
-    event ids, and per record refused (its data does not fit the type), its index and why."""
+    event ids, and per record refused (its data does not fit the type), its index and why.
+    ``log_id``: the run's sync log record, which each event names as where it came from."""
     problems: list[tuple[int, str]] = []
     accepted: list[tuple[dict[str, Any], bytes]] = []
     found = None
@@ -294,6 +296,7 @@ async def publish_records(
             webhook_ids=[t.id for t in targets],
             ordered_ids=[t.id for t in targets if t.ordered],
             pull_id=pull_id,
+            log_id=log_id,
         )
         for _data, stored in accepted
     ]

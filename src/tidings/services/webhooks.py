@@ -94,7 +94,7 @@ def check_url(url: str) -> None:
         raise invalid("url", f"url has an invalid port: {exc}") from None
 
 
-def _check_target(url: str, settings: Settings) -> None:
+def check_target(url: str, settings: Settings) -> None:
     """Refuse at once what delivery would refuse anyway: plain http when HTTPS is required,
     and a literal private address (names are checked when connecting, as they may change)."""
     parts = urlsplit(url)
@@ -119,7 +119,7 @@ def _prepared(changes: dict[str, Any], current: Any, settings: Settings) -> dict
                 changes["username"] = unquote(parts.username)
             if parts.password and changes.get("password") is None and parts.password != MASK:
                 changes["password"] = unquote(parts.password)
-        _check_target(changes["url"], settings)
+        check_target(changes["url"], settings)
     if changes.get("retry_schedule") is not None:
         try:
             check_schedule(changes["retry_schedule"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -9,9 +10,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidings.store.db import Database, ensure_sqlite_dir
+from tidings.store.db import Database, ensure_sqlite_dir, shown_url
 
 _SCRIPTS = Path(__file__).parent / "migrations"
 
@@ -61,3 +63,31 @@ async def readiness(db: Database) -> str:
         await conn.execute(sa.text("SELECT 1"))
         revision = await current_revision(conn)
     return schema_problem(revision) or "ok"
+
+
+def missing_database(url: str) -> str | None:
+    """Why there is no Tidings database at ``url`` to work on, or None when there is one.
+    Creates nothing: a SQLite file that does not exist is not opened (opening would make it).
+    Call it outside a running event loop."""
+    shown = shown_url(url)
+    if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:" and not Path(database).is_file():
+            return f"no Tidings database at {Path(database).resolve()}"
+
+    async def revision() -> str | None:
+        db = Database(url)
+        try:
+            async with db.read() as conn:
+                return await current_revision(conn)
+        finally:
+            await db.dispose()
+
+    try:
+        found = asyncio.run(revision())
+    except Exception as exc:  # any failure to reach it: say so, in one line
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"cannot open the database at {shown}: {reason}"
+    if found is None:
+        return f"no Tidings schema in the database at {shown}"
+    return None

@@ -1,0 +1,1 @@
+"""The worker side of pulls: the loop that runs them when due."""
