@@ -24,7 +24,7 @@ from tests.dashboard.conftest import (
 )
 from tests.support.clock import FakeClock
 from tests.support.processes import tidings
-from tests.support.receiver import Receiver
+from tests.support.receiver import Receiver, Reply
 from tests.support.server import RunningServer
 
 
@@ -294,3 +294,29 @@ def test_operator_user_picks_an_account(dash: RunningServer, clock: FakeClock, p
     expect(page.get_by_text("No webhook yet")).to_be_visible()
     answer = page.goto(f"{dash.base_url}/dashboard/webhooks/{made['id']}")
     assert answer is not None and answer.status == 404
+
+
+def test_pulls_create_run_now_and_runs(dash: RunningServer, page: Page) -> None:
+    partner = new_partner(dash, "Pull Partner", "pat@pull.test")
+    link = api(dash, dash.operator_key, "POST", f"/v1/accounts/{partner['id']}/portal-links")
+    records = '[{"id": "r1", "amount": 5}, {"id": "r2", "amount": 7}]'
+    with Receiver(default=Reply(body=records, headers={"Content-Type": "application/json"})) as rx:
+        page.goto(link["url"])
+        page.get_by_role("link", name="Pulls").click()
+        page.get_by_label("Name", exact=True).fill("Partner orders")
+        page.get_by_label("URL", exact=True).fill(rx.url)
+        page.get_by_label("Schedule", exact=False).fill(":15")
+        page.get_by_label("Id pointer (optional, e.g. /id)").fill("/id")
+        axe(page, "pulls")
+        page.get_by_role("button", name="Create pull").click()
+        expect(page.locator("main")).not_to_contain_text("error")
+        expect(page.locator(".notice")).to_contain_text("Pull created")
+        page.get_by_role("button", name="Run now").click()
+        expect(page.locator(".notice")).to_contain_text("Run succeeded")
+        runs = page.locator("table tbody tr")
+        expect(runs).to_have_count(1)
+        expect(runs.first).to_contain_text("succeeded")
+        axe(page, "pull")
+        assert rx.requests, "the partner's URL was not fetched"
+    events = api(dash, partner["key"], "GET", "/v1/events")["data"]
+    assert len(events) == 2

@@ -38,6 +38,7 @@ NAV = [
     ("Events", "/events"),
     ("Logs", "/logs"),
     ("Sources", "/sources"),
+    ("Pulls", "/pulls"),
     ("Event types", "/event-types"),
 ]
 
