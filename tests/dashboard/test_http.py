@@ -5,15 +5,29 @@ session expiry."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pyotp
+import pytest
 
 from tests.dashboard.conftest import PASSWORD, api, new_partner
 from tests.security.test_secrets_at_rest import _dump
 from tests.support.clock import FakeClock
+from tests.support.databases import make_settings
 from tests.support.server import RunningServer
+
+
+@pytest.fixture(scope="module")
+def timed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningServer, FakeClock]]:
+    """A server of these tests alone, whose clock they move by days (the browser tests' server
+    keeps a clock near the real one, which the command line uses)."""
+    clock = FakeClock()
+    data = tmp_path_factory.mktemp("timed")
+    settings = make_settings(f"sqlite:///{data / 'tidings.db'}", data)
+    with RunningServer(settings, clock=clock) as running:
+        yield running, clock
 
 
 def _csrf(page: httpx.Response) -> str:
@@ -87,7 +101,8 @@ def test_totp_seed_is_encrypted_at_rest(server: RunningServer) -> None:
         assert recovery not in dump and recovery.replace("-", "") not in dump
 
 
-def test_invite_expires_after_72_hours(dash: RunningServer, clock: FakeClock) -> None:
+def test_invite_expires_after_72_hours(timed: tuple[RunningServer, FakeClock]) -> None:
+    dash, clock = timed
     partner = new_partner(dash, "Slow Co", "slow@example.test")
     clock.advance(72 * 3600 - 60)
     assert httpx.get(partner["invite_url"]).status_code == 200
@@ -97,14 +112,16 @@ def test_invite_expires_after_72_hours(dash: RunningServer, clock: FakeClock) ->
     assert "expired" in expired.text
 
 
-def test_portal_link_expires(dash: RunningServer, clock: FakeClock) -> None:
+def test_portal_link_expires(timed: tuple[RunningServer, FakeClock]) -> None:
+    dash, clock = timed
     partner = new_partner(dash, "Late Co", "late@example.test")
     link = api(dash, dash.operator_key, "POST", f"/v1/accounts/{partner['id']}/portal-links")
     clock.advance(3601)
     assert httpx.get(link["url"]).status_code == 404
 
 
-def test_session_ends_after_12_idle_hours(dash: RunningServer, clock: FakeClock) -> None:
+def test_session_ends_after_12_idle_hours(timed: tuple[RunningServer, FakeClock]) -> None:
+    dash, clock = timed
     partner = new_partner(dash, "Idle Co", "idle@example.test")
     link = api(dash, dash.operator_key, "POST", f"/v1/accounts/{partner['id']}/portal-links")
     with httpx.Client(base_url=dash.base_url) as browser:
