@@ -21,6 +21,7 @@ from tidings_client import (
     verify,
 )
 
+from tests.pulls.feed import Feed
 from tests.support.receiver import Receiver
 from tests.support.server import RunningServer
 
@@ -233,6 +234,61 @@ def test_sources_and_push(tidings: Tidings) -> None:
     tidings.sources.delete(source["id"])
     with pytest.raises(NotFoundError):
         tidings.sources.get(source["id"])
+
+
+def test_pulls_and_runs(tidings: Tidings) -> None:
+    tidings.event_types.create("partner.pulled")
+    with Feed([{"id": "r1", "n": 1}, {"id": "r2", "n": 2}, {"id": "r3", "n": 3}]) as feed:
+        pull = tidings.pulls.create(
+            "Partner feed",
+            feed.url,
+            "partner.pulled",
+            username=feed.username,
+            password=feed.password,
+            timezone="Europe/Berlin",
+            frequency="daily",
+            schedule="02:30",
+            records_pointer="/data",
+            id_pointer="/id",
+        )
+        assert pull["password"] == "****" and pull["nextRunAt"]
+        tidings.pulls.create(
+            "Other", feed.url, "partner.pulled", frequency="hourly", schedule=":15"
+        )
+        assert len(list(tidings.pulls.list(limit=1))) == 2
+        assert tidings.pulls.get(pull["id"])["timezone"] == "Europe/Berlin"
+        assert tidings.pulls.update(pull["id"], name="Feed A")["name"] == "Feed A"
+        run = tidings.pulls.run(pull["id"])
+        assert (run["status"], run["recordsSeen"], run["recordsNew"]) == ("succeeded", 3, 3)
+        assert tidings.pulls.run(pull["id"])["recordsNew"] == 0
+        # Both runs, paged one at a time.
+        runs = list(tidings.pulls.runs(pull["id"], limit=1))
+        assert len(runs) == 2 and run["id"] in {r["id"] for r in runs}
+        assert tidings.events.get(run["eventIds"][0])["pullId"] == pull["id"]
+    with pytest.raises(ValidationError) as refused:
+        tidings.pulls.update(pull["id"], timezone="Mars/Olympus")
+    assert refused.value.status == 422 and "timezone" in str(refused.value.details)
+    assert tidings.pulls.disable(pull["id"])["status"] == "Disabled"
+    assert tidings.pulls.enable(pull["id"])["status"] == "Active"
+    tidings.pulls.delete(pull["id"])
+    with pytest.raises(NotFoundError):
+        tidings.pulls.get(pull["id"])
+
+
+def test_users_and_portal_links(
+    server: RunningServer, operator_tidings: Tidings, account: dict[str, Any]
+) -> None:
+    acting = operator_tidings.for_account(account["id"])
+    invited = acting.users.create(f"dev-{time.monotonic_ns()}@example.com")
+    assert invited["id"].startswith("usr_") and "/dashboard/invite/" in invited["inviteUrl"]
+    assert invited["id"] in {u["id"] for u in acting.users.list(limit=1)}
+    assert acting.users.get(invited["id"])["email"] == invited["email"]
+    acting.users.delete(invited["id"])
+    with pytest.raises(NotFoundError):
+        acting.users.get(invited["id"])
+    acting.close()
+    link = operator_tidings.accounts.portal_link(account["id"])
+    assert link["url"].startswith(server.base_url) and link["expiresAt"]
 
 
 def test_listen_stream_and_report(tidings: Tidings) -> None:
