@@ -20,7 +20,7 @@ from standardwebhooks.webhooks import Webhook
 
 from tests.support.databases import fresh_database
 from tests.support.partner import add_event_type, eventually, open_account_at, publish
-from tests.support.processes import OPERATOR_KEY, Cluster
+from tests.support.processes import OPERATOR_KEY, Cluster, interruptible
 from tests.support.receiver import Receiver
 from tests.support.server import RunningServer
 
@@ -57,6 +57,7 @@ def listening(
             stdout=sink,
             stderr=subprocess.STDOUT,
             text=True,
+            preexec_fn=interruptible,
         )
     running = Listening(popen, out)
     try:

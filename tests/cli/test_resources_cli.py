@@ -22,7 +22,7 @@ from tidings_client import Tidings
 from typer.testing import CliRunner
 
 from tests.support.partner import eventually
-from tests.support.processes import TIDINGS, cli_env
+from tests.support.processes import TIDINGS, cli_env, interruptible
 from tests.support.receiver import Receiver, Reply
 from tests.support.server import RunningServer
 from tidings.cli.main import app
@@ -300,6 +300,7 @@ def test_logs_tail_follows_new_records(
             stdout=sink,
             stderr=subprocess.STDOUT,
             text=True,
+            preexec_fn=interruptible,
         )
     try:
         eventually(lambda: "Following" in out.read_text(), 30, "tail to start")

@@ -301,3 +301,9 @@ def notification_id(headers: dict[str, str]) -> str:
         if name.lower() == "webhook-id":
             return value
     raise AssertionError(f"no webhook-id header in {headers}")
+
+
+def interruptible() -> None:
+    """``preexec_fn`` for a command the test stops with Ctrl-C (SIGINT): a suite started as a
+    background job (``pytest … &``) ignores SIGINT, and its children would inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
