@@ -222,7 +222,9 @@ class Api:
         self.base = base
         self.operator_key = operator_key
         self.key = ""
-        connector = aiohttp.TCPConnector(limit=connections)
+        # Closed here before uvicorn closes them (after 5 s idle): a publish never meets a
+        # connection the server has just dropped, between the latency runs' phases.
+        connector = aiohttp.TCPConnector(limit=connections, keepalive_timeout=2.0)
         self.session = aiohttp.ClientSession(
             base, connector=connector, timeout=aiohttp.ClientTimeout(total=120)
         )
