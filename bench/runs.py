@@ -230,10 +230,12 @@ async def _publish_phase(b: Bench, dep: Deployment, name: str) -> tuple[str, Pub
         await procs.start(api_proc)
         async with Api(api_proc.base, dep.operator_key, b.cfg.concurrency) as api:
             (webhook,) = await _open(api, f"{b.receiver.url}/{name}/hook")
+            cpu_before = api_proc.cpu_seconds()
             with b.task(f"{name}: publishing (no worker running)", total=n) as advance:
                 pub = await api.publish(
                     EVENT_TYPE, n, concurrency=b.cfg.concurrency, advance=advance
                 )
+            pub.cpu_seconds = api_proc.cpu_seconds() - cpu_before
         _check_published(b, pub, n, name)
     finally:
         await procs.stop()
@@ -257,7 +259,9 @@ async def _deliver_phase(
         )
         started = time.time()
         await procs.start(*runners)
+        cpu_before = sum(r.cpu_seconds() for r in runners)
         arrivals = await b.collect(pub.sent, f"{name}: delivering", runners)
+        cpu = sum(r.cpu_seconds() for r in runners) - cpu_before
         found = await settled(dep, webhook, n)
         await procs.stop(*runners)
         _check_outcomes(found, n, name)
@@ -273,9 +277,14 @@ async def _deliver_phase(
         "rate": n / max(last - first, 1e-9),
         "seconds": last - first,
         "from_start_rate": n / max(last - started, 1e-9),
+        # The delivering processes' CPU per delivery: comparable across runs on a busy machine.
+        "cpu_ms_per_delivery": cpu * 1000 / n,
         "check": found.describe(),
     }
-    b.note(f"{name}: {result['rate']:,.0f} deliveries/s ({n:,} events); {found.describe()}")
+    b.note(
+        f"{name}: {result['rate']:,.0f} deliveries/s ({n:,} events), "
+        f"{result['cpu_ms_per_delivery']:.3f} ms CPU each; {found.describe()}"
+    )
     return result
 
 
@@ -289,6 +298,7 @@ def _ingest_figures(pub: Published, engine: str, concurrency: int) -> dict[str, 
         "answer_p99_ms": _percentile(pub.answer_times, 0.99) * 1000,
         "failed": sum(pub.errors.values()),
         "retried_503": sum(pub.retried.values()),
+        "cpu_ms_per_event": pub.cpu_seconds * 1000 / max(1, pub.accepted),
     }
 
 
