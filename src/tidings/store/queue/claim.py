@@ -99,17 +99,9 @@ async def _lease(
     if postgres:
         # Only the rows taken are locked, and one another worker is leasing right now is
         # skipped instead of waited for.
-        # (An alias: the same table unaliased would be correlated with the UPDATE's row.)
-        t = n.alias("takeable")
         takeable = (
-            sa.select(t.c.id)
-            .where(
-                sa.and_(
-                    one_of(t.c.id, chosen, postgres),
-                    t.c.status == "pending",
-                    t.c.next_attempt_at <= now,
-                )
-            )
+            sa.select(n.c.id)
+            .where(sa.and_(one_of(n.c.id, chosen, postgres), still_due))
             .with_for_update(skip_locked=True)
         )
         which = sa.and_(n.c.id.in_(takeable.scalar_subquery()), still_due)
