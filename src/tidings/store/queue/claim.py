@@ -1,9 +1,8 @@
 """Claiming: take due notifications, leased to one worker, in one transaction.
 
 What may be taken (breaker, ordered head, room per webhook, rate slots) is decided by
-core/claims.py from the rows read here. On PostgreSQL the window is read without locks and
-only the rows taken are locked as they are leased (``SKIP LOCKED``, due and pending checked
-again), and the webhook rows are locked in id order, so the rules hold across workers."""
+core/claims.py from the rows read here; on PostgreSQL the rows are locked (``SKIP LOCKED`` for
+notifications, the webhook rows in id order), so the rules hold across workers."""
 
 from __future__ import annotations
 
@@ -92,25 +91,10 @@ async def _lease(
     postgres = conn.dialect.name == "postgresql"
     if not chosen:
         return []
-    n = notifications
-    # Still due and pending when the row is locked: the window was read without locks, so a
-    # row another worker leased meanwhile is left out here rather than taken twice.
-    still_due = sa.and_(n.c.status == "pending", n.c.next_attempt_at <= now)
-    if postgres:
-        # Only the rows taken are locked, and one another worker is leasing right now is
-        # skipped instead of waited for.
-        takeable = (
-            sa.select(n.c.id)
-            .where(sa.and_(one_of(n.c.id, chosen, postgres), still_due))
-            .with_for_update(skip_locked=True)
-        )
-        which = sa.and_(n.c.id.in_(takeable.scalar_subquery()), still_due)
-    else:
-        which = sa.and_(one_of(n.c.id, chosen, postgres), still_due)
     claimed = (
         await conn.execute(
             notifications.update()
-            .where(which)
+            .where(one_of(notifications.c.id, chosen, postgres))
             .values(next_attempt_at=lease_until, leased_by=worker_id)
             .returning(
                 notifications.c.id,
@@ -210,9 +194,7 @@ def _window(postgres: bool) -> sa.Select[Any]:
         .order_by(n.c.next_attempt_at)
         .limit(sa.bindparam("window_size", type_=sa.Integer))
     )
-    # Read without row locks: locking the whole window (four times what a claim takes) cost
-    # a lock record per row on every claim; _lease locks only the rows it takes.
-    return window
+    return window.with_for_update(skip_locked=True, of=n) if postgres else window
 
 
 def _oldest_pending(webhook_id: Any) -> Any:
