@@ -115,6 +115,18 @@ class Tidings:
     def memory(self) -> dict[str, int]:
         return proc_status(self.pid) if self._proc is not None else {}
 
+    def cpu_seconds(self) -> float:
+        """CPU time the process has used so far (user + system): unlike a rate, hardly
+        changed by what else runs on the machine."""
+        if self._proc is None:
+            return 0.0
+        try:
+            raw = Path(f"/proc/{self.pid}/stat").read_text()
+        except OSError:
+            return 0.0
+        fields = raw[raw.rfind(")") + 2 :].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self, grace: float = 20.0) -> None:
         if self._proc is not None:
             self.exit_code = stop(self._proc, grace)
@@ -201,6 +213,8 @@ class Published:
     last_accepted: float = 0.0
     # Seconds from send to 202, one per accepted event.
     answer_times: list[float] = field(default_factory=list)
+    # CPU the API process used while publishing them.
+    cpu_seconds: float = 0.0
 
     @property
     def seconds(self) -> float:
@@ -222,7 +236,9 @@ class Api:
         self.base = base
         self.operator_key = operator_key
         self.key = ""
-        connector = aiohttp.TCPConnector(limit=connections)
+        # Closed here before uvicorn closes them (after 5 s idle): a publish never meets a
+        # connection the server has just dropped, between the latency runs' phases.
+        connector = aiohttp.TCPConnector(limit=connections, keepalive_timeout=2.0)
         self.session = aiohttp.ClientSession(
             base, connector=connector, timeout=aiohttp.ClientTimeout(total=120)
         )

@@ -73,7 +73,7 @@ def rows(results: dict[str, dict[str, Any]]) -> list[Row]:
             out.append(Row(run, label, "FAILED", r["reason"], False))
             # A run that failed part-way may still have measured (e.g. a few publishes
             # failed, the rest was delivered): its figures follow.
-            return len(set(r) - {"status", "reason", "wall_seconds"}) > 0
+            return len(set(r) - {"status", "reason", "wall_seconds", "load"}) > 0
         return True
 
     if has_figures("ceiling", "1 ceiling"):

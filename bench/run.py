@@ -36,8 +36,10 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+import load
 from common import HERE, RunFailed, use_uvloop
 from database import DEFAULT_POSTGRES, postgres_problem
+from issue_table import issue_rows, issue_table
 from receivers import make_receiver
 from report import machine, rows, table, tidings_version, write_json
 from runs import NEEDS_POSTGRES, RUN_NAMES, RUNS, Bench, Config
@@ -49,7 +51,7 @@ QUICK = {
     "fanout": 100,
     "isolation_events": 300,
     "backlog": 10_000,
-    "backlog_seconds": 4.0,
+    "backlog_seconds": 8.0,
     "stall_seconds": 30.0,
 }
 
@@ -134,7 +136,7 @@ async def bench(args: argparse.Namespace, console: Console, document: dict[str, 
             raise RunFailed(f"TIDINGS_REQUIRE_POSTGRES is set: {cfg.postgres_skip}")
     if cfg.postgres_skip:
         console.print(f"[yellow]PostgreSQL runs skipped:[/] {cfg.postgres_skip}")
-    receiver, why = make_receiver(args.receiver)
+    receiver, why = make_receiver(args.receiver, console.print)
     receiver.start()
     console.print(f"Receiver: {receiver.describe()} — {why}")
     document["receiver"] = {"kind": receiver.kind, "version": receiver.version, "why": why}
@@ -149,6 +151,7 @@ async def bench(args: argparse.Namespace, console: Console, document: dict[str, 
     progress = Progress(*columns, console=console, transient=True)
     b = Bench(cfg, receiver, console, progress)
     ok = True
+    whole = load.snapshot()
     # A run that takes longer than this has hung, whatever its stall detector says.
     cap = 300.0 if cfg.quick else 3600.0
     try:
@@ -159,6 +162,7 @@ async def bench(args: argparse.Namespace, console: Console, document: dict[str, 
                     continue
                 console.print(f"[bold]{name}[/]")
                 begin = time.monotonic()
+                before = load.snapshot()
                 b.failures.clear()
                 try:
                     figures = await asyncio.wait_for(RUNS[name](b), timeout=cap)
@@ -180,12 +184,16 @@ async def bench(args: argparse.Namespace, console: Console, document: dict[str, 
                     console.print(f"  [bold red]{name} FAILED:[/]")
                     console.print(traceback.format_exc())
                 b.results[name]["wall_seconds"] = time.monotonic() - begin
+                b.results[name]["load"] = busy = load.between(before, load.snapshot())
+                style = "[bold yellow]" if busy["busy_warning"] else "[dim]"
+                console.print(f"  {style}{name}: {load.describe(busy)}[/]")
     finally:
         receiver.stop()
         if args.keep or not ok or b.problems:
             console.print(f"Work directory with the processes' logs kept: {b.work_root}")
         else:
             shutil.rmtree(b.work_root, ignore_errors=True)
+    document["load"] = overall = load.between(whole, load.snapshot())
     lines = rows(b.results)
     mode = "quick" if cfg.quick else "full"
     info = document["machine"]
@@ -198,8 +206,17 @@ async def bench(args: argparse.Namespace, console: Console, document: dict[str, 
     )
     if cfg.quick:
         caption += "\nQuick mode: small counts; the targets are for the full run."
+    caption += f"\nDuring the runs: {load.describe(overall)}."
+    busy_runs = [n for n, r in b.results.items() if r.get("load", {}).get("busy_warning")]
+    if busy_runs:
+        caption += (
+            f"\nWARNING: something else was running during {', '.join(busy_runs)} "
+            f"(over {load.BUSY_WARNING:.0%} of the machine): those figures are low."
+        )
     console.print()
     console.print(table(title, caption, lines))
+    console.print()
+    console.print(issue_table(issue_rows(b.results), caption))
     checks = []
     for name, figures in b.results.items():
         for key, one in [("", figures)] + [(k, v) for k, v in figures.items() if "workers_" in k]:
@@ -219,6 +236,7 @@ async def bench(args: argparse.Namespace, console: Console, document: dict[str, 
         {
             "runs": b.results,
             "rows": [r.as_dict() for r in lines],
+            "issue16": [r.as_dict() for r in issue_rows(b.results)],
             "problems": b.problems,
             "ok": ok,
         }

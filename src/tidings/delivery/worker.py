@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import time
 from collections import Counter
 from typing import Any
@@ -62,10 +61,16 @@ class Worker:
         self._wake = asyncio.Event()
         self._slot_free = asyncio.Event()
         self._writer = OutcomeWriter(ctx, self.worker_id, self._health, self.wake)
-        # Each delivery task and the job it holds the lease of.
-        self._in_flight: dict[asyncio.Task[None], Job] = {}
-        # Webhooks with their secrets decrypted: id -> (what is sent, as stored; opened row).
-        self._open_webhooks: dict[str, tuple[tuple[Any, ...], Any]] = {}
+        # Claimed jobs not finished yet (queued for a sender, or being sent), by notification.
+        self._holding: dict[str, Job] = {}
+        # A fixed pool of sender coroutines takes claimed jobs from this queue: no task per
+        # delivery.
+        self._queue: asyncio.Queue[Job] = asyncio.Queue()
+        self._senders: list[asyncio.Task[None]] = []
+        self._all_done = asyncio.Event()
+        # Each webhook ready to send to: id -> (the row it was built from, what is sent as
+        # stored, its secrets opened and its fixed headers built).
+        self._prepared: dict[str, tuple[Any, tuple[Any, ...], attempt.Prepared]] = {}
         # Jobs held per webhook (sending, or waiting for a rate-limit slot).
         self._held: Counter[str] = Counter()
         self._stopping = False
@@ -83,6 +88,10 @@ class Worker:
             resolver=self.ctx.resolver,
         )
         self._writer.start()
+        self._senders = [
+            asyncio.create_task(self._send_loop(), name="tidings-sender")
+            for _ in range(self._concurrency)
+        ]
         self._loop_task = asyncio.create_task(self._claim_loop(), name="tidings-worker")
         log.info(
             "worker started",
@@ -101,11 +110,15 @@ class Worker:
         self._slot_free.set()
         if self._loop_task:
             await self._loop_task
-        if self._in_flight:
-            await asyncio.wait(list(self._in_flight), timeout=grace)
-        unfinished = [job for task, job in list(self._in_flight.items()) if task.cancel()]
-        if unfinished:
-            await asyncio.gather(*self._in_flight, return_exceptions=True)
+        if self._holding:
+            self._all_done.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._all_done.wait(), timeout=grace)
+        for sender in self._senders:
+            sender.cancel()
+        await asyncio.gather(*self._senders, return_exceptions=True)
+        # Still queued, or cut off mid-send: handed back unsent.
+        unfinished = list(self._holding.values())
         await self._writer.stop()
         await self._settle(unfinished)
         if self._sender:
@@ -151,18 +164,18 @@ class Worker:
         return {webhook_id: cap - held for webhook_id, held in self._held.items()}
 
     async def _claim_some(self) -> int:
-        free = self._concurrency - len(self._in_flight)
+        free = self._concurrency - len(self._holding)
         if free <= 0:
             self._slot_free.clear()
             await self._slot_free.wait()
-            return len(self._in_flight)
+            return len(self._holding)
         if free < self._concurrency // 4:
             # Few slots free: let a few more finish first, so that one claim (a transaction)
             # serves several deliveries rather than one each.
             await asyncio.sleep(REFILL_PAUSE)
             if self._stopping:
                 return 0
-            free = self._concurrency - len(self._in_flight)
+            free = self._concurrency - len(self._holding)
         jobs = await deliveries.claim(
             self.ctx,
             self.worker_id,
@@ -171,14 +184,30 @@ class Worker:
             health=self._health,
         )
         for job in jobs:
-            self._held[job.webhook_id] += 1
-            task = asyncio.create_task(self._deliver(job))
-            self._in_flight[task] = job
-            task.add_done_callback(functools.partial(self._done, job.webhook_id))
+            self._take(job)
         return len(jobs)
 
-    def _done(self, webhook_id: str, task: asyncio.Task[None]) -> None:
-        self._in_flight.pop(task, None)
+    def _take(self, job: Job) -> None:
+        """Hold a job leased to this worker and queue it for a sender."""
+        self._held[job.webhook_id] += 1
+        self._holding[job.notification_id] = job
+        self._queue.put_nowait(job)
+
+    async def _send_loop(self) -> None:
+        while True:
+            job = await self._queue.get()
+            try:
+                await self._deliver(job)
+            except asyncio.CancelledError:
+                raise  # stopping: the job stays held, and its lease is handed back
+            except Exception:
+                # Its lease expires and another attempt is made then.
+                log.exception("delivery failed", notification_id=job.notification_id)
+            self._done(job)
+
+    def _done(self, job: Job) -> None:
+        webhook_id = job.webhook_id
+        self._holding.pop(job.notification_id, None)
         self._held[webhook_id] -= 1
         cap = self.ctx.settings.webhook_concurrency
         if self._held[webhook_id] == cap - max(1, cap // 4):
@@ -188,6 +217,8 @@ class Worker:
         if self._held[webhook_id] <= 0:
             del self._held[webhook_id]
         self._slot_free.set()
+        if not self._holding:
+            self._all_done.set()
 
     async def _idle(self) -> None:
         """Sleep until woken, until the next notification falls due, or the poll interval."""
@@ -219,10 +250,11 @@ class Worker:
             return
         if job.send_at is not None:
             await asyncio.sleep(max(0.0, (job.send_at - self.ctx.clock.now()) / MICROS))
-        opened = self._opened(webhook)
+        prepared = self._prepare(webhook)
+        opened = prepared.webhook
         started = self.ctx.clock.now()
         assert self._sender is not None
-        headers, body = attempt.build(job, opened, self.ctx.settings.brand, started)
+        headers, body = prepared.request(job, started)
         response = await self._sender.post(
             opened.url,
             headers,
@@ -239,15 +271,18 @@ class Worker:
         outcome.observe(result)
         self._writer.push(result)
 
-    def _opened(self, row: Any) -> Any:
-        """The webhook with its secrets decrypted: once per version of what is sent, rather
-        than once per delivery."""
+    def _prepare(self, row: Any) -> attempt.Prepared:
+        """The webhook with its secrets decrypted and its fixed headers built: once per
+        version of what is sent, rather than once per delivery."""
+        cached = self._prepared.get(row.id)
+        if cached is not None and cached[0] is row:
+            return cached[2]  # the same claimed row: nothing can have changed
         version = tuple(getattr(row, name) for name in _SENT)
-        cached = self._open_webhooks.get(row.id)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        if len(self._open_webhooks) >= OPEN_WEBHOOKS:
-            self._open_webhooks.clear()
-        opened = open_webhook(row, self.ctx.keyring)
-        self._open_webhooks[row.id] = (version, opened)
-        return opened
+        if cached is not None and cached[1] == version:
+            self._prepared[row.id] = (row, version, cached[2])
+            return cached[2]
+        if len(self._prepared) >= OPEN_WEBHOOKS:
+            self._prepared.clear()
+        prepared = attempt.Prepared(open_webhook(row, self.ctx.keyring), self.ctx.settings.brand)
+        self._prepared[row.id] = (row, version, prepared)
+        return prepared

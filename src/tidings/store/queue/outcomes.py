@@ -6,46 +6,53 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.core import health
 from tidings.core.health import HealthRules
 from tidings.store.queue.jobs import Disabled, Outcome
 from tidings.store.sql import one_of
-from tidings.store.tables import attempts, notifications, webhooks
+from tidings.store.tables import webhooks
 
-# Only while the lease is still this worker's: an outcome that comes after the lease expired
-# (and another worker took the notification), or after a resend or a deletion, changes nothing
-# but the attempt history.
-_record_notification = (
-    notifications.update()
-    .where(
-        sa.and_(
-            notifications.c.id == sa.bindparam("b_id"),
-            notifications.c.status == "pending",
-            notifications.c.leased_by == sa.bindparam("b_worker"),
-            notifications.c.next_attempt_at == sa.bindparam("b_lease"),
-        )
-    )
-    .values(
-        status=sa.bindparam("b_status"),
-        attempt_count=notifications.c.attempt_count + sa.bindparam("b_attempted"),
-        retry_index=sa.bindparam("b_retry_index"),
-        next_attempt_at=sa.bindparam("b_next"),
-        leased_by=None,
-        last_attempt_at=sa.bindparam("b_at"),
-        last_status_code=sa.bindparam("b_code"),
-        last_error=sa.bindparam("b_error"),
-        updated_at=sa.bindparam("b_at"),
-    )
+# The hot path, run through the driver: one statement text each, compiled once. Only while
+# the lease is still this worker's: an outcome that comes after the lease expired (and another
+# worker took the notification), or after a resend or a deletion, changes nothing but the
+# attempt history. A batch written again (its first commit's answer was lost) adds no attempt
+# twice.
+_SQLITE_ATTEMPTS = (
+    "INSERT INTO attempts (id, notification_id, account_id, webhook_id, attempted_at,"
+    " status_code, response_body, duration_ms, error, outcome)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
 )
-
-
-def _insert_attempts(dialect: str) -> Any:
-    if dialect == "postgresql":
-        return postgresql.insert(attempts).on_conflict_do_nothing(index_elements=["id"])
-    return sqlite.insert(attempts).on_conflict_do_nothing(index_elements=["id"])
+_SQLITE_NOTIFICATIONS = (
+    "UPDATE notifications SET status = ?, attempt_count = attempt_count + ?, retry_index = ?,"
+    " next_attempt_at = ?, leased_by = NULL, last_attempt_at = ?, last_status_code = ?,"
+    " last_error = ?, updated_at = ?"
+    " WHERE id = ? AND status = 'pending' AND leased_by = ? AND next_attempt_at = ?"
+)
+# PostgreSQL: a whole batch as one statement of arrays (one round trip, one plan).
+_PG_ATTEMPTS = sa.text(
+    "INSERT INTO attempts (id, notification_id, account_id, webhook_id, attempted_at,"
+    " status_code, response_body, duration_ms, error, outcome)"
+    " SELECT * FROM unnest(CAST(:ids AS varchar[]), CAST(:nids AS varchar[]),"
+    " CAST(:accounts AS varchar[]), CAST(:webhooks AS varchar[]), CAST(:ats AS bigint[]),"
+    " CAST(:codes AS integer[]), CAST(:bodies AS text[]), CAST(:durations AS float8[]),"
+    " CAST(:errors AS text[]), CAST(:outcomes AS varchar[]))"
+    " ON CONFLICT (id) DO NOTHING"
+)
+_PG_NOTIFICATIONS = sa.text(
+    "UPDATE notifications AS n SET status = u.status,"
+    " attempt_count = n.attempt_count + u.attempted, retry_index = u.retry_index,"
+    " next_attempt_at = u.next_at, leased_by = NULL, last_attempt_at = u.at,"
+    " last_status_code = u.code, last_error = u.error, updated_at = u.at"
+    " FROM unnest(CAST(:ids AS varchar[]), CAST(:leases AS bigint[]),"
+    " CAST(:statuses AS varchar[]), CAST(:attempted AS integer[]),"
+    " CAST(:retries AS integer[]), CAST(:nexts AS bigint[]), CAST(:ats AS bigint[]),"
+    " CAST(:codes AS integer[]), CAST(:errors AS text[]))"
+    " AS u(id, lease, status, attempted, retry_index, next_at, at, code, error)"
+    " WHERE n.id = u.id AND n.status = 'pending' AND n.leased_by = :worker"
+    " AND n.next_attempt_at = u.lease"
+)
 
 
 _set_health = (
@@ -63,49 +70,100 @@ async def record(
     conn: AsyncConnection, worker_id: str, outcomes: list[Outcome], now: int, rules: HealthRules
 ) -> list[Disabled]:
     """Write a batch of outcomes; returns the webhooks the health rules disabled."""
-    attempt_rows = [
-        {
-            "id": o.attempt_id,
-            "notification_id": o.notification_id,
-            "account_id": o.account_id,
-            "webhook_id": o.webhook_id,
-            "attempted_at": o.attempted_at,
-            "status_code": o.status_code,
-            "response_body": o.response_body,
-            "duration_ms": o.duration_ms,
-            "error": o.error,
-            "outcome": "succeeded" if o.status == "succeeded" else "failed",
-        }
-        for o in outcomes
-        if o.attempted
-    ]
-    if attempt_rows:
-        # A batch written again (its first commit's answer was lost) adds nothing twice.
-        await conn.execute(_insert_attempts(conn.dialect.name), attempt_rows)
-    await conn.execute(
-        _record_notification,
-        [
-            {
-                "b_id": o.notification_id,
-                "b_worker": worker_id,
-                "b_lease": o.lease_until,
-                "b_status": o.status,
-                "b_attempted": 1 if o.attempted else 0,
-                "b_retry_index": o.retry_index,
-                "b_next": o.next_attempt_at,
-                "b_at": o.attempted_at,
-                "b_code": o.status_code,
-                "b_error": o.error,
-            }
-            for o in outcomes
-        ],
-    )
+    tried = [o for o in outcomes if o.attempted]
+    if conn.dialect.name == "postgresql":
+        await _write_postgres(conn, worker_id, outcomes, tried)
+    else:
+        await _write_sqlite(conn, worker_id, outcomes, tried)
     streaks = health.streaks(
         health.Attempted(o.webhook_id, o.attempted_at, o.status == "succeeded", o.status_code)
         for o in outcomes
         if o.attempted
     )
     return await _judge(conn, streaks, now, rules) if streaks else []
+
+
+def _outcome(o: Outcome) -> str:
+    return "succeeded" if o.status == "succeeded" else "failed"
+
+
+async def _write_sqlite(
+    conn: AsyncConnection, worker_id: str, outcomes: list[Outcome], tried: list[Outcome]
+) -> None:
+    if tried:
+        await conn.exec_driver_sql(
+            _SQLITE_ATTEMPTS,
+            [
+                (
+                    o.attempt_id,
+                    o.notification_id,
+                    o.account_id,
+                    o.webhook_id,
+                    o.attempted_at,
+                    o.status_code,
+                    o.response_body,
+                    o.duration_ms,
+                    o.error,
+                    _outcome(o),
+                )
+                for o in tried
+            ],
+        )
+    await conn.exec_driver_sql(
+        _SQLITE_NOTIFICATIONS,
+        [
+            (
+                o.status,
+                1 if o.attempted else 0,
+                o.retry_index,
+                o.next_attempt_at,
+                o.attempted_at,
+                o.status_code,
+                o.error,
+                o.attempted_at,
+                o.notification_id,
+                worker_id,
+                o.lease_until,
+            )
+            for o in outcomes
+        ],
+    )
+
+
+async def _write_postgres(
+    conn: AsyncConnection, worker_id: str, outcomes: list[Outcome], tried: list[Outcome]
+) -> None:
+    if tried:
+        await conn.execute(
+            _PG_ATTEMPTS,
+            {
+                "ids": [o.attempt_id for o in tried],
+                "nids": [o.notification_id for o in tried],
+                "accounts": [o.account_id for o in tried],
+                "webhooks": [o.webhook_id for o in tried],
+                "ats": [o.attempted_at for o in tried],
+                "codes": [o.status_code for o in tried],
+                "bodies": [o.response_body for o in tried],
+                "durations": [o.duration_ms for o in tried],
+                "errors": [o.error for o in tried],
+                "outcomes": [_outcome(o) for o in tried],
+            },
+        )
+    await conn.execute(
+        _PG_NOTIFICATIONS,
+        {
+            "ids": [o.notification_id for o in outcomes],
+            "leases": [o.lease_until for o in outcomes],
+            "statuses": [o.status for o in outcomes],
+            "attempted": [1 if o.attempted else 0 for o in outcomes],
+            "retries": [o.retry_index for o in outcomes],
+            "nexts": [o.next_attempt_at for o in outcomes],
+            "ats": [o.attempted_at for o in outcomes],
+            "codes": [o.status_code for o in outcomes],
+            "errors": [o.error for o in outcomes],
+            "worker": worker_id,
+        },
+    )
 
 
 async def _judge(
