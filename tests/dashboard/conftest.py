@@ -26,7 +26,9 @@ ARTIFACTS = HERE.parent / "artifacts"
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running in this thread while it is
+# open, and the suite's other tests (run after these in the same worker) call asyncio.run.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
     if executable is None:
