@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tidings.cli.remote import Limit, Output, first, group, remote
+from tidings.cli.remote import Limit, Output, changes, first, given, group, remote
 
 if TYPE_CHECKING:
     from tidings_client import Tidings
@@ -18,10 +18,6 @@ RUN_COLUMNS = ["id", "startedAt", "status", "httpStatus", "recordsSeen", "record
 
 PullId = Annotated[str, typer.Argument(help="The pull's id (pull_…)")]
 Opt = Annotated[str | None, typer.Option()]
-
-
-def _given(**fields: Any) -> dict[str, Any]:
-    return {k: v for k, v in fields.items() if v is not None}
 
 
 @app.command("list")
@@ -60,7 +56,7 @@ def create(
     id_pointer: Annotated[str | None, typer.Option(help="JSON Pointer to a record's id")] = None,
 ) -> None:
     """Create a pull."""
-    fields = _given(
+    fields = given(
         frequency=frequency,
         schedule=schedule,
         timezone=timezone,
@@ -90,7 +86,7 @@ def update(
     password: Opt = None,
 ) -> None:
     """Change the fields given."""
-    fields = _given(
+    fields = changes(
         name=name,
         url=url,
         event_type=event_type,
@@ -101,8 +97,6 @@ def update(
         username=username,
         password=password,
     )
-    if not fields:
-        raise typer.BadParameter("give at least one field to change")
     out.record(api.pulls.update(pull_id, **fields))
 
 

@@ -124,6 +124,19 @@ def pairs(values: Sequence[str] | None, what: str, sep: str = "=") -> dict[str, 
     return out
 
 
+def given(**fields: Any) -> dict[str, Any]:
+    """The options a command was given (None: not given)."""
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def changes(**fields: Any) -> dict[str, Any]:
+    """The options an update command was given; at least one is needed."""
+    found = given(**fields)
+    if not found:
+        raise typer.BadParameter("give at least one field to change")
+    return found
+
+
 def first(items: Iterable[Any], limit: int) -> list[Any]:
     out = []
     for item in items:

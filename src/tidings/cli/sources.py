@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tidings.cli.remote import Limit, Output, first, group, remote
+from tidings.cli.remote import Limit, Output, changes, first, given, group, remote
 
 if TYPE_CHECKING:
     from tidings_client import Tidings
@@ -21,10 +21,6 @@ Pointer = Annotated[
     str | None, typer.Option(help="Where a push names its type: a JSON Pointer, e.g. /type")
 ]
 Scheme = Annotated[str | None, typer.Option(help="hmac sources: standard or hmac-sha256-hex")]
-
-
-def _given(**fields: Any) -> dict[str, Any]:
-    return {k: v for k, v in fields.items() if v is not None}
 
 
 @app.command("list")
@@ -56,7 +52,7 @@ def create(
     password: Annotated[str | None, typer.Option(help="basic sources")] = None,
 ) -> None:
     """Create a source: its ingest URL and, this once, its key or secret are shown."""
-    fields = _given(
+    fields = given(
         auth_type=auth_type,
         category=category,
         event_type_pointer=event_type_pointer,
@@ -82,7 +78,7 @@ def update(
     password: Annotated[str | None, typer.Option(help="basic sources")] = None,
 ) -> None:
     """Change the fields given."""
-    fields = _given(
+    fields = changes(
         name=name,
         event_type=event_type,
         category=category,
@@ -91,8 +87,6 @@ def update(
         username=username,
         password=password,
     )
-    if not fields:
-        raise typer.BadParameter("give at least one field to change")
     out.record(api.sources.update(source_id, **fields))
 
 
