@@ -12,23 +12,11 @@ from pydantic import Field
 from tidings.api.deps import Ctx, allow
 from tidings.api.model import DEFAULT_LIMIT, MAX_LIMIT, ApiModel, ApiOut, ExpiresIn, Page
 from tidings.core.access import Access
+from tidings.core.permissions import KeyType, Level, Resource
 from tidings.services import keys as service
 
 router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
 
-Resource = Literal[
-    "webhooks",
-    "events",
-    "event_types",
-    "notifications",
-    "logs",
-    "api_keys",
-    "sources",
-    "pulls",
-    "users",
-]
-Level = Literal["none", "read", "write"]
-KeyType = Literal["secret", "restricted", "publishable"]
 
 Read = Annotated[Access, Depends(allow("api_keys", "read"))]
 Write = Annotated[Access, Depends(allow("api_keys", "write"))]

@@ -16,6 +16,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from tidings.core.durations import parse_expires_in
+from tidings.core.errors import invalid
 
 
 class ApiModel(BaseModel):
@@ -35,6 +36,15 @@ class ApiModel(BaseModel):
         if info.field_name not in cls.free_form and _has_nul(value):
             raise ValueError("must not contain NUL characters")
         return value
+
+    def changes(self, nullable: frozenset[str] | set[str]) -> dict[str, Any]:
+        """The fields a PATCH gave, by their Python names; a null for a field outside
+        ``nullable`` is a 422 naming the field."""
+        given = self.model_dump(exclude_unset=True)
+        for field, value in given.items():
+            if value is None and field not in nullable:
+                raise invalid(to_camel(field), f"{to_camel(field)} cannot be null")
+        return given
 
 
 def _has_nul(value: Any) -> bool:

@@ -3,17 +3,15 @@ and makes an event of each record it has not seen before."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import Field
-from pydantic.alias_generators import to_camel
 
 from tidings.api.deps import Ctx, allow
 from tidings.api.event_types import Name
 from tidings.api.model import DEFAULT_LIMIT, MAX_LIMIT, ApiModel, ApiOut, NotNull, Page
 from tidings.core.access import Access
-from tidings.core.errors import invalid
 from tidings.services import pull_runs as runs
 from tidings.services import pulls as service
 
@@ -143,10 +141,7 @@ async def get_pull(pull_id: str, ctx: Ctx, access: Read) -> PullOut:
 @router.patch("/{pull_id}", response_model=PullOut)
 async def patch_pull(pull_id: str, body: PullPatch, ctx: Ctx, access: Write) -> PullOut:
     """Change the given fields (`nextRunAt` follows a new schedule)."""
-    changes: dict[str, Any] = body.model_dump(exclude_unset=True)
-    for field, value in changes.items():
-        if value is None and field not in NULLABLE:
-            raise invalid(to_camel(field), f"{to_camel(field)} cannot be null")
+    changes = body.changes(NULLABLE)
     return PullOut(**await service.update(ctx, access, pull_id, changes))
 
 

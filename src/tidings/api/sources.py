@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import Field
-from pydantic.alias_generators import to_camel
 
 from tidings.api.deps import Ctx, allow
 from tidings.api.event_types import Name
 from tidings.api.model import DEFAULT_LIMIT, MAX_LIMIT, ApiModel, ApiOut, ExpiresIn, NotNull, Page
 from tidings.core.access import Access
-from tidings.core.errors import invalid
 from tidings.services import sources as service
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
@@ -113,10 +111,7 @@ async def get_source(source_id: str, ctx: Ctx, access: Read) -> SourceOut:
 @router.patch("/{source_id}", response_model=SourceOut)
 async def patch_source(source_id: str, body: SourcePatch, ctx: Ctx, access: Write) -> SourceOut:
     """Change the given fields; a basic source changes its password here."""
-    changes: dict[str, Any] = body.model_dump(exclude_unset=True)
-    for field, value in changes.items():
-        if value is None and field not in NULLABLE:
-            raise invalid(to_camel(field), f"{to_camel(field)} cannot be null")
+    changes = body.changes(NULLABLE)
     return SourceOut(**await service.update(ctx, access, source_id, changes))
 
 

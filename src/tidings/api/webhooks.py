@@ -7,12 +7,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import Field
-from pydantic.alias_generators import to_camel
 
 from tidings.api.deps import Ctx, allow
 from tidings.api.model import DEFAULT_LIMIT, MAX_LIMIT, ApiModel, ApiOut, ExpiresIn, NotNull, Page
 from tidings.core.access import Access
-from tidings.core.errors import invalid
 from tidings.services import webhooks as service
 from tidings.services.event_types import NAME_PATTERN
 
@@ -191,10 +189,7 @@ async def replace_webhook(
 @router.patch("/{webhook_id}", response_model=WebhookOut, responses=URL_TAKEN)
 async def patch_webhook(webhook_id: str, body: WebhookPatch, ctx: Ctx, access: Write) -> WebhookOut:
     """Change only the fields given."""
-    changes = body.model_dump(exclude_unset=True)
-    for field in changes:
-        if field not in NULLABLE and changes[field] is None:
-            raise invalid(to_camel(field), f"{to_camel(field)} cannot be null")
+    changes = body.changes(NULLABLE)
     return WebhookOut(**await service.update(ctx, access, webhook_id, changes))
 
 

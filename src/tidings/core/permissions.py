@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal, get_args
 
-RESOURCES = (
+# The names as types (the API's models use them) and as tuples (the rules below).
+Resource = Literal[
     "webhooks",
     "events",
     "event_types",
@@ -14,9 +16,12 @@ RESOURCES = (
     "sources",
     "pulls",
     "users",
-)
-LEVELS = ("none", "read", "write")
-KEY_TYPES = ("secret", "restricted", "publishable")
+]
+Level = Literal["none", "read", "write"]
+KeyType = Literal["secret", "restricted", "publishable"]
+RESOURCES: tuple[str, ...] = get_args(Resource)
+LEVELS: tuple[str, ...] = get_args(Level)
+KEY_TYPES: tuple[str, ...] = get_args(KeyType)
 
 _RANK = {level: rank for rank, level in enumerate(LEVELS)}
 

@@ -4,7 +4,6 @@ notification with its attempts."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from tidings.core.access import Access
@@ -14,6 +13,7 @@ from tidings.core.jsonbytes import loads
 from tidings.runtime.context import Context
 from tidings.services import logs
 from tidings.services.notifications import attempt_view, notification_view
+from tidings.services.paging import Page, account_page
 from tidings.store import events as store
 
 
@@ -46,29 +46,18 @@ def event_view(row: Any, notifications: list[Mapping[Any, Any]] | None) -> dict[
 
 
 async def page(
-    ctx: Context,
-    access: Access,
-    *,
-    event_type: str | None = None,
-    log_id: str | None = None,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    limit: int,
-    cursor: str | None = None,
-) -> tuple[list[dict[str, Any]], str | None]:
-    async with ctx.db.read() as conn:
-        rows, next_cursor = await store.page(
-            conn,
-            access.account_id,
-            categories=access.categories,
-            event_type=event_type,
-            log_id=log_id,
-            start=start,
-            end=end,
-            limit=limit,
-            cursor=cursor,
-        )
-    return [event_view(r, None) for r in rows], next_cursor
+    ctx: Context, access: Access, *, limit: int, cursor: str | None = None, **filters: Any
+) -> Page:
+    """``filters``: event_type, log_id, start, end (see store/events.py)."""
+    return await account_page(
+        ctx,
+        access,
+        store.page,
+        lambda r: event_view(r, None),
+        limit=limit,
+        cursor=cursor,
+        **filters,
+    )
 
 
 async def get(ctx: Context, access: Access, event_id: str) -> dict[str, Any]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from tidings.core.access import Access
 from tidings.core.clock import to_iso
 from tidings.core.errors import not_found
 from tidings.runtime.context import Context
+from tidings.services.paging import Page, account_page
 from tidings.store import notifications as store
 from tidings.store import webhooks as webhook_store
 from tidings.store.db import Connection
@@ -48,33 +48,16 @@ def attempt_view(row: Any) -> dict[str, Any]:
 
 
 async def page(
-    ctx: Context,
-    access: Access,
-    *,
-    webhook_id: str | None = None,
-    status: str | None = None,
-    event_type: str | None = None,
-    event_id: str | None = None,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    limit: int,
-    cursor: str | None = None,
-) -> tuple[list[dict[str, Any]], str | None]:
-    async with ctx.db.read() as conn:
-        rows, next_cursor = await store.page(
-            conn,
-            access.account_id,
-            categories=access.categories,
-            webhook_id=webhook_id,
-            status=status,
-            event_type=event_type,
-            event_id=event_id,
-            start=start,
-            end=end,
-            limit=limit,
-            cursor=cursor,
-        )
-    return [notification_view(r._mapping) for r in rows], next_cursor
+    ctx: Context, access: Access, *, limit: int, cursor: str | None = None, **filters: Any
+) -> Page:
+    """``filters``: webhook_id, status, event_type, event_id, start, end (see the store's)."""
+    return await account_page(
+        ctx, access, store.page, _row_view, limit=limit, cursor=cursor, **filters
+    )
+
+
+def _row_view(row: Any) -> dict[str, Any]:
+    return notification_view(row._mapping)
 
 
 async def _detail(conn: Connection, access: Access, notification_id: str) -> dict[str, Any]:

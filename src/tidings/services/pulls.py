@@ -20,6 +20,7 @@ from tidings.core.ids import new_id
 from tidings.core.masking import mask
 from tidings.runtime.context import Context
 from tidings.services.event_types import require_type
+from tidings.services.paging import Page, account_page
 from tidings.services.webhooks import check_reachable, check_target, check_url
 from tidings.store import pulls as store
 from tidings.store.db import Connection
@@ -155,14 +156,8 @@ async def existing(conn: Connection, access: Access, pull_id: str) -> Any:
     return row
 
 
-async def page(
-    ctx: Context, access: Access, *, limit: int, cursor: str | None = None
-) -> tuple[list[dict[str, Any]], str | None]:
-    async with ctx.db.read() as conn:
-        rows, next_cursor = await store.page(
-            conn, access.account_id, categories=access.categories, limit=limit, cursor=cursor
-        )
-    return [view(r) for r in rows], next_cursor
+async def page(ctx: Context, access: Access, *, limit: int, cursor: str | None = None) -> Page:
+    return await account_page(ctx, access, store.page, view, limit=limit, cursor=cursor)
 
 
 async def get(ctx: Context, access: Access, pull_id: str) -> dict[str, Any]:

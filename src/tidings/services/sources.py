@@ -26,6 +26,7 @@ from tidings.core.signing import new_secret, verify_hex, verify_standard
 from tidings.runtime.context import Context
 from tidings.services import publish
 from tidings.services.event_types import require_type
+from tidings.services.paging import Page, account_page
 from tidings.store import sources as store
 from tidings.store.db import Connection
 
@@ -178,14 +179,10 @@ async def _existing(conn: Connection, access: Access, source_id: str) -> Any:
     return row
 
 
-async def page(
-    ctx: Context, access: Access, *, limit: int, cursor: str | None = None
-) -> tuple[list[dict[str, Any]], str | None]:
-    async with ctx.db.read() as conn:
-        rows, next_cursor = await store.page(
-            conn, access.account_id, categories=access.categories, limit=limit, cursor=cursor
-        )
-    return [view(ctx, r) for r in rows], next_cursor
+async def page(ctx: Context, access: Access, *, limit: int, cursor: str | None = None) -> Page:
+    return await account_page(
+        ctx, access, store.page, lambda r: view(ctx, r), limit=limit, cursor=cursor
+    )
 
 
 async def get(ctx: Context, access: Access, source_id: str) -> dict[str, Any]:

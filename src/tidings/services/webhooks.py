@@ -24,6 +24,7 @@ from tidings.core.urls import normalized
 from tidings.outbound import resolve
 from tidings.runtime.context import Context
 from tidings.services.event_types import check_subscription
+from tidings.services.paging import Page, account_page
 from tidings.store import webhooks as store
 from tidings.store.db import Connection
 from tidings.store.queue import transitions
@@ -221,25 +222,13 @@ async def create(ctx: Context, access: Access, fields: dict[str, Any]) -> dict[s
 
 
 async def page(
-    ctx: Context,
-    access: Access,
-    *,
-    status: str | None = None,
-    category: str | None = None,
-    limit: int,
-    cursor: str | None = None,
-) -> tuple[list[dict[str, Any]], str | None]:
-    async with ctx.db.read() as conn:
-        rows, next_cursor = await store.page(
-            conn,
-            access.account_id,
-            status=status,
-            category=category,
-            categories=access.categories,
-            limit=limit,
-            cursor=cursor,
-        )
-    return [view(open_webhook(r, ctx.keyring)) for r in rows], next_cursor
+    ctx: Context, access: Access, *, limit: int, cursor: str | None = None, **filters: Any
+) -> Page:
+    """``filters``: status, category (see store/webhooks.py)."""
+    view_of = lambda r: view(open_webhook(r, ctx.keyring))  # noqa: E731
+    return await account_page(
+        ctx, access, store.page, view_of, limit=limit, cursor=cursor, **filters
+    )
 
 
 async def get(ctx: Context, access: Access, webhook_id: str) -> dict[str, Any]:

@@ -15,40 +15,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidings.store.paging import fetch_page
+from tidings.store.owned import Owned
 from tidings.store.tables import pull_runs, pull_seen, pulls
 
-
-async def get(conn: AsyncConnection, account_id: str, pull_id: str) -> Row[Any] | None:
-    query = pulls.select().where(sa.and_(pulls.c.id == pull_id, pulls.c.account_id == account_id))
-    return (await conn.execute(query)).first()
-
-
-async def by_id(conn: AsyncConnection, pull_id: str) -> Row[Any] | None:
-    """A pull a worker claimed, whichever account it belongs to."""
-    return (await conn.execute(pulls.select().where(pulls.c.id == pull_id))).first()
-
-
-async def page(
-    conn: AsyncConnection,
-    account_id: str,
-    *,
-    categories: list[str] | None,
-    limit: int,
-    cursor: str | None,
-) -> tuple[list[Row[Any]], str | None]:
-    query = pulls.select().where(pulls.c.account_id == account_id)
-    if categories is not None:
-        query = query.where(pulls.c.category.in_(categories))
-    return await fetch_page(conn, query, pulls.c.id, limit, cursor)
-
-
-async def insert(conn: AsyncConnection, values: dict[str, Any]) -> None:
-    await conn.execute(pulls.insert().values(values))
-
-
-async def update(conn: AsyncConnection, pull_id: str, values: dict[str, Any]) -> None:
-    await conn.execute(pulls.update().where(pulls.c.id == pull_id).values(values))
+_rows = Owned(pulls)
+get = _rows.get
+by_id = _rows.by_id
+page = _rows.page
+insert = _rows.insert
+update = _rows.update
 
 
 async def delete(conn: AsyncConnection, pull_id: str) -> None:
@@ -60,11 +35,8 @@ async def delete(conn: AsyncConnection, pull_id: str) -> None:
 
 async def disable_all(conn: AsyncConnection, account_id: str, reason: str, now: int) -> None:
     """Stop every pull of an account (it was deleted): none runs again."""
-    await conn.execute(
-        pulls.update()
-        .where(sa.and_(pulls.c.account_id == account_id, pulls.c.status == "Active"))
-        .values(status="Disabled", disabled_reason=reason, next_run_at=None, updated_at=now)
-    )
+    values = {"status": "Disabled", "disabled_reason": reason, "next_run_at": None}
+    await _rows.disable_all(conn, account_id, {**values, "updated_at": now})
 
 
 def _lease_free(now: int) -> sa.ColumnElement[bool]:

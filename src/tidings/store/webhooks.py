@@ -9,15 +9,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tidings.store.owned import Owned
 from tidings.store.paging import fetch_page
 from tidings.store.tables import webhooks
 
-
-async def get(conn: AsyncConnection, account_id: str, webhook_id: str) -> Row[Any] | None:
-    query = webhooks.select().where(
-        sa.and_(webhooks.c.id == webhook_id, webhooks.c.account_id == account_id)
-    )
-    return (await conn.execute(query)).first()
+_rows = Owned(webhooks)
+get = _rows.get
+insert = _rows.insert
+update = _rows.update
+delete = _rows.delete
 
 
 async def exists(conn: AsyncConnection, webhook_id: str) -> bool:
@@ -37,11 +37,7 @@ async def page(
 ) -> tuple[list[Row[Any]], str | None]:
     """``categories``: only webhooks of these (a category-limited key's view). Listener
     connections (``tidings listen``) are not listed."""
-    query = webhooks.select().where(
-        sa.and_(webhooks.c.account_id == account_id, webhooks.c.listener_id.is_(None))
-    )
-    if categories is not None:
-        query = query.where(webhooks.c.category.in_(categories))
+    query = _rows.listing(account_id, categories).where(webhooks.c.listener_id.is_(None))
     if status is not None:
         query = query.where(webhooks.c.status == status)
     if category is not None:
@@ -62,24 +58,9 @@ async def count(conn: AsyncConnection, account_id: str) -> int:
     return int((await conn.execute(query)).scalar_one())
 
 
-async def insert(conn: AsyncConnection, values: dict[str, Any]) -> None:
-    await conn.execute(webhooks.insert().values(values))
-
-
-async def update(conn: AsyncConnection, webhook_id: str, values: dict[str, Any]) -> None:
-    await conn.execute(webhooks.update().where(webhooks.c.id == webhook_id).values(values))
-
-
-async def delete(conn: AsyncConnection, webhook_id: str) -> None:
-    await conn.execute(webhooks.delete().where(webhooks.c.id == webhook_id))
-
-
 async def disable_all(conn: AsyncConnection, account_id: str, reason: str, now: int) -> None:
-    await conn.execute(
-        webhooks.update()
-        .where(sa.and_(webhooks.c.account_id == account_id, webhooks.c.status == "Active"))
-        .values(status="Disabled", disabled_reason=reason, updated_at=now)
-    )
+    values = {"status": "Disabled", "disabled_reason": reason, "updated_at": now}
+    await _rows.disable_all(conn, account_id, values)
 
 
 async def active_rows(conn: AsyncConnection, account_id: str) -> list[Any]:
