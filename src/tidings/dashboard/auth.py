@@ -3,33 +3,34 @@ second factor, portal links, the operator's account switcher, and signing out.""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Any
+
+from fastapi import Request, Response
 
 from tidings.core.errors import DomainError
+from tidings.dashboard.forms import checked_form, refusal, text, typed
 from tidings.dashboard.web import (
     PREFIX,
-    DashboardRoute,
     Redirect,
     Signed,
     any_session,
-    checked_form,
     clear_session_cookie,
     context,
+    page_router,
     pre_session_token,
     render,
     see_other,
     set_pre_session_cookie,
     set_session_cookie,
-    text,
 )
 from tidings.services import sessions as service
 from tidings.services import users as user_service
 
-router = APIRouter(prefix=PREFIX, route_class=DashboardRoute, include_in_schema=False)
+router = page_router()
 
 
 def _pre_page(
-    request: Request, name: str, values: dict[str, object], status: int = 200
+    request: Request, name: str, values: dict[str, object], status: int | None = None
 ) -> Response:
     token = pre_session_token(request)
     response = render(request, name, None, {**values, "csrf": token}, status_code=status)
@@ -49,11 +50,8 @@ async def login_page(request: Request) -> Response:
 async def login(request: Request) -> Response:
     form = await checked_form(request, None)
     email = text(form, "email")
-    password = form.get("password")
     try:
-        token = await service.sign_in(
-            context(request), email, password if isinstance(password, str) else ""
-        )
+        token = await service.sign_in(context(request), email, typed(form, "password") or "")
     except DomainError as exc:
         return _pre_page(
             request,
@@ -79,24 +77,13 @@ async def accept_invite(token: str, request: Request) -> Response:
     form = await checked_form(request, None)
     ctx = context(request)
     email = await user_service.invite_email(ctx, token)
-    password = form.get("password")
-    confirm = form.get("confirm_password")
+    password = typed(form, "password") or ""
+    confirm = typed(form, "confirm_password") or ""
     try:
-        await user_service.accept_invite(
-            ctx,
-            token,
-            password if isinstance(password, str) else "",
-            confirm if isinstance(confirm, str) else "",
-        )
+        await user_service.accept_invite(ctx, token, password, confirm)
     except DomainError as exc:
-        if exc.status not in (422,):
-            raise
-        return _pre_page(
-            request,
-            "invite.html",
-            {"email": email, "error": exc.message, "error_field": exc.field},
-            status=422,
-        )
+        shown = {"email": email, "error_field": exc.field, **refusal(exc, 422)}
+        return _pre_page(request, "invite.html", shown)
     # Straight to signing in, with the address filled in.
     return see_other(f"{PREFIX}/login?done=password")
 
@@ -111,35 +98,29 @@ async def _pending_session(request: Request) -> service.Session:
     return session
 
 
+async def _enrolment(request: Request, session: service.Session, **extra: Any) -> Response:
+    """The page to enrol an authenticator app: its seed as text and as a QR code."""
+    seed, _uri, svg = await service.enrolment(context(request), session)
+    shown = {"seed": seed, "qr": svg, "csrf": session.csrf_token, **extra}
+    return render(request, "enrol.html", None, shown)
+
+
 @router.get("/two-step/enrol")
 async def enrol_page(request: Request) -> Response:
     session = await _pending_session(request)
     if session.two_factor_enabled:
         return see_other(f"{PREFIX}/two-step/verify")
-    seed, _uri, svg = await service.enrolment(context(request), session)
-    return render(
-        request, "enrol.html", None, {"seed": seed, "qr": svg, "csrf": session.csrf_token}
-    )
+    return await _enrolment(request, session)
 
 
 @router.post("/two-step/enrol")
 async def enable(request: Request) -> Response:
     session = await _pending_session(request)
     form = await checked_form(request, session.csrf_token)
-    ctx = context(request)
     try:
-        codes = await service.enable(ctx, session, text(form, "otp"))
+        codes = await service.enable(context(request), session, text(form, "otp"))
     except DomainError as exc:
-        if exc.status != 422:
-            raise
-        seed, _uri, svg = await service.enrolment(ctx, session)
-        return render(
-            request,
-            "enrol.html",
-            None,
-            {"seed": seed, "qr": svg, "csrf": session.csrf_token, "error": exc.message},
-            status_code=422,
-        )
+        return await _enrolment(request, session, **refusal(exc, 422))
     return render(request, "recovery_codes.html", None, {"codes": codes})
 
 
@@ -158,16 +139,8 @@ async def verify(request: Request) -> Response:
     try:
         await service.verify(context(request), session, text(form, "otp"))
     except DomainError as exc:
-        if exc.status not in (422, 429):
-            raise
-        return render(
-            request,
-            "verify.html",
-            None,
-            {"csrf": session.csrf_token, "error": exc.message},
-            status_code=exc.status,
-            headers=exc.headers,
-        )
+        shown = {"csrf": session.csrf_token, **refusal(exc, 422, 429)}
+        return render(request, "verify.html", None, shown, headers=exc.headers)
     return see_other(PREFIX)
 
 

@@ -5,30 +5,22 @@ from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from tidings.core.errors import DomainError
 from tidings.dashboard import charts
-from tidings.dashboard.web import (
-    PREFIX,
-    DashboardRoute,
-    Signed,
-    View,
-    checked_form,
-    render,
-    see_other,
-    text,
-)
+from tidings.dashboard.choices import by_category
+from tidings.dashboard.forms import checked_form, text
+from tidings.dashboard.web import PREFIX, Signed, View, page_router, render, see_other
 from tidings.services import event_types as event_type_service
 from tidings.services import events as event_service
 from tidings.services import logs as log_service
 from tidings.services import overview as overview_service
 
-router = APIRouter(prefix=PREFIX, route_class=DashboardRoute, include_in_schema=False)
+router = page_router()
 
 LOG_TABS = [("all", "All"), ("succeeded", "Succeeded"), ("failed", "Failed")]
 
@@ -133,21 +125,15 @@ async def log_detail(log_id: str, request: Request, view: Signed) -> Response:
 @router.get("/event-types")
 async def event_types_page(request: Request, view: Signed) -> Response:
     types, _ = await event_type_service.page(view.ctx, view.caller, limit=250)
-    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for item in types:
-        item = {
-            **item,
-            "schema_text": json.dumps(item["schema"], indent=2) if item["schema"] else None,
-        }
-        groups[item["category"] or ""].append(item)
+    shown = [
+        {**item, "schema_text": json.dumps(item["schema"], indent=2) if item["schema"] else None}
+        for item in types
+    ]
     return render(
         request,
         "event_types.html",
         view,
-        {
-            "groups": sorted(groups.items(), key=lambda g: (g[0] == "", g[0].lower())),
-            "writable": view.may("event_types", "write"),
-        },
+        {"groups": by_category(shown), "writable": view.may("event_types", "write")},
     )
 
 

@@ -5,58 +5,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from tidings.core.errors import DomainError
-from tidings.dashboard.web import (
-    PREFIX,
-    DashboardRoute,
-    Signed,
-    View,
-    checked_form,
-    render,
-    see_other,
-    step_up,
-    text,
-)
-from tidings.dashboard.webhooks import catalog
+from tidings.dashboard import lists
+from tidings.dashboard.choices import catalog
+from tidings.dashboard.forms import change_form, checked_form, refusal, text, typed
+from tidings.dashboard.web import PREFIX, Signed, View, page_router, render, see_other
 from tidings.services import pull_runs as run_service
 from tidings.services import pulls as service
 
-router = APIRouter(prefix=f"{PREFIX}/pulls", route_class=DashboardRoute, include_in_schema=False)
+router = page_router("/pulls")
 
 
-async def _page(
-    request: Request, view: View, extra: dict[str, Any] | None = None, status: int = 200
-) -> Response:
+async def _values(view: View) -> dict[str, Any]:
     rows, _ = await service.page(view.ctx, view.access, limit=250)
-    return render(
-        request,
-        "pulls/list.html",
-        view,
-        {"pulls": rows, "catalog": await catalog(view), **(extra or {})},
-        status_code=status,
-    )
+    return {"pulls": rows, "catalog": await catalog(view)}
 
 
-@router.get("")
-async def list_page(request: Request, view: Signed) -> Response:
-    return await _page(request, view)
+_page = lists.add_list_page(router, "pulls/list.html", _values)
 
 
 @router.post("")
 async def create(request: Request, view: Signed) -> Response:
-    form = await checked_form(request, view.csrf)
-    asked = await step_up(request, view, form)
-    if asked:
-        return asked
-    password = form.get("password")
+    form = await change_form(request, view)
     fields: dict[str, Any] = {
         "name": text(form, "name"),
         "category": text(form, "category") or None,
         "url": text(form, "url"),
         "username": text(form, "username") or None,
-        "password": password if isinstance(password, str) and password else None,
+        "password": typed(form, "password"),
         "timezone": text(form, "timezone") or "UTC",
         "frequency": text(form, "frequency"),
         "schedule": text(form, "schedule") or None,
@@ -67,9 +45,7 @@ async def create(request: Request, view: Signed) -> Response:
     try:
         made = await service.create(view.ctx, view.access, fields)
     except DomainError as exc:
-        if exc.status not in (403, 404, 409, 422):
-            raise
-        return await _page(request, view, {"error": exc.message}, status=exc.status)
+        return await _page(request, view, **refusal(exc, 403, 404, 409, 422))
     return see_other(f"{PREFIX}/pulls/{made['id']}?notice=Pull+created")
 
 
@@ -92,25 +68,4 @@ async def run_now(pull_id: str, request: Request, view: Signed) -> Response:
     return see_other(f"{PREFIX}/pulls/{pull_id}?notice=Run+{ran['status']}")
 
 
-@router.post("/{pull_id}/status")
-async def set_status(pull_id: str, request: Request, view: Signed) -> Response:
-    await service.get(view.ctx, view.access, pull_id)
-    form = await checked_form(request, view.csrf)
-    asked = await step_up(request, view, form)
-    if asked:
-        return asked
-    status = "Active" if text(form, "status") == "Active" else "Disabled"
-    await service.set_status(view.ctx, view.access, pull_id, status)
-    done = "enabled" if status == "Active" else "disabled"
-    return see_other(f"{PREFIX}/pulls?notice=Pull+{done}")
-
-
-@router.post("/{pull_id}/delete")
-async def delete(pull_id: str, request: Request, view: Signed) -> Response:
-    await service.get(view.ctx, view.access, pull_id)
-    form = await checked_form(request, view.csrf)
-    asked = await step_up(request, view, form)
-    if asked:
-        return asked
-    await service.delete(view.ctx, view.access, pull_id)
-    return see_other(f"{PREFIX}/pulls?notice=Pull+deleted")
+lists.add_status_and_delete(router, service, "Pull")

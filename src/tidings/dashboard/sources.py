@@ -5,51 +5,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
-from tidings.core.durations import parse_expires_in
 from tidings.core.errors import DomainError
-from tidings.dashboard.web import (
-    PREFIX,
-    DashboardRoute,
-    Signed,
-    View,
-    checked_form,
-    render,
-    see_other,
-    step_up,
-    text,
-)
-from tidings.dashboard.webhooks import EXPIRIES, catalog
+from tidings.dashboard import lists
+from tidings.dashboard.choices import EXPIRIES, catalog
+from tidings.dashboard.forms import change_form, expiry, refusal, text, typed
+from tidings.dashboard.web import Signed, View, page_router
 from tidings.services import sources as service
 
-router = APIRouter(prefix=f"{PREFIX}/sources", route_class=DashboardRoute, include_in_schema=False)
+router = page_router("/sources")
 
 
-async def _page(
-    request: Request, view: View, extra: dict[str, Any] | None = None, status: int = 200
-) -> Response:
+async def _values(view: View) -> dict[str, Any]:
     rows, _ = await service.page(view.ctx, view.access, limit=250)
-    return render(
-        request,
-        "sources/list.html",
-        view,
-        {"sources": rows, "catalog": await catalog(view), "expiries": EXPIRIES, **(extra or {})},
-        status_code=status,
-    )
+    return {"sources": rows, "catalog": await catalog(view), "expiries": EXPIRIES}
 
 
-@router.get("")
-async def list_page(request: Request, view: Signed) -> Response:
-    return await _page(request, view)
+_page = lists.add_list_page(router, "sources/list.html", _values)
 
 
 @router.post("")
 async def create(request: Request, view: Signed) -> Response:
-    form = await checked_form(request, view.csrf)
-    asked = await step_up(request, view, form)
-    if asked:
-        return asked
+    form = await change_form(request, view)
     auth_type = text(form, "auth_type") or "api-key"
     fields: dict[str, Any] = {
         "name": text(form, "name"),
@@ -61,54 +39,21 @@ async def create(request: Request, view: Signed) -> Response:
     }
     if auth_type == "basic":
         fields["username"] = text(form, "username") or None
-        password = form.get("password")
-        fields["password"] = password if isinstance(password, str) and password else None
+        fields["password"] = typed(form, "password")
     if auth_type == "hmac":
         fields["signature_scheme"] = "standard"
     try:
         made = await service.create(view.ctx, view.access, fields)
     except DomainError as exc:
-        if exc.status not in (403, 404, 409, 422):
-            raise
-        return await _page(request, view, {"error": exc.message}, status=exc.status)
-    return await _page(request, view, {"created": made})
+        return await _page(request, view, **refusal(exc, 403, 404, 409, 422))
+    return await _page(request, view, created=made)
 
 
 @router.post("/{source_id}/roll")
 async def roll(source_id: str, request: Request, view: Signed) -> Response:
-    await service.get(view.ctx, view.access, source_id)
-    form = await checked_form(request, view.csrf)
-    asked = await step_up(request, view, form)
-    if asked:
-        return asked
-    try:
-        seconds = parse_expires_in(text(form, "expires_in") or "24h")
-    except ValueError as exc:
-        raise DomainError(422, f"Expiry: {exc}") from None
-    rolled = await service.roll(view.ctx, view.access, source_id, seconds)
-    return await _page(request, view, {"created": rolled, "rolled": True})
+    form = await change_form(request, view, service.get(view.ctx, view.access, source_id))
+    rolled = await service.roll(view.ctx, view.access, source_id, expiry(form))
+    return await _page(request, view, created=rolled, rolled=True)
 
 
-@router.post("/{source_id}/status")
-async def set_status(source_id: str, request: Request, view: Signed) -> Response:
-    await service.get(view.ctx, view.access, source_id)
-    form = await checked_form(request, view.csrf)
-    asked = await step_up(request, view, form)
-    if asked:
-        return asked
-    status = "Active" if text(form, "status") == "Active" else "Disabled"
-    await service.set_status(view.ctx, view.access, source_id, status)
-    return see_other(
-        f"{PREFIX}/sources?notice=Source+{'enabled' if status == 'Active' else 'disabled'}"
-    )
-
-
-@router.post("/{source_id}/delete")
-async def delete(source_id: str, request: Request, view: Signed) -> Response:
-    await service.get(view.ctx, view.access, source_id)
-    form = await checked_form(request, view.csrf)
-    asked = await step_up(request, view, form)
-    if asked:
-        return asked
-    await service.delete(view.ctx, view.access, source_id)
-    return see_other(f"{PREFIX}/sources?notice=Source+deleted")
+lists.add_status_and_delete(router, service, "Source")

@@ -1,5 +1,6 @@
-"""What every dashboard page shares: templates, the session cookie, CSRF, step-up, and the
-route class that turns a DomainError into a page (and a redirect into a 303)."""
+"""What every dashboard page shares: templates, the session and CSRF cookies, the signed-in
+view, and the route class that turns a DomainError into a page (a redirect into a 303, an
+Answer into its page). Reading a submitted form (CSRF, step-up, refusals) is forms.py's."""
 
 from __future__ import annotations
 
@@ -10,11 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
-from starlette.datastructures import FormData
 
 from tidings.core import permissions
 from tidings.core.access import Access, Caller, operator
@@ -50,6 +50,14 @@ class Redirect(Exception):
         self.url = url
 
 
+class Answer(Exception):
+    """Control flow: answer with ``response`` (a step-up's code page, a form shown again),
+    so that a helper deep in a route can end it."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
 def _when(value: str | None) -> str:
     """An ISO time as shown: 2026-12-03 05:40:12 UTC."""
     if not value:
@@ -75,10 +83,18 @@ class DashboardRoute(APIRoute):
                 return await handler(request)
             except Redirect as redirect:
                 return RedirectResponse(redirect.url, status_code=303)
+            except Answer as answer:
+                return answer.response
             except DomainError as exc:
                 return error_page(request, exc.status, exc.message, exc.headers)
 
         return route
+
+
+def page_router(path: str = "") -> APIRouter:
+    """The routes of one page group at ``/dashboard{path}``: errors as pages, none in the API's
+    schema."""
+    return APIRouter(prefix=f"{PREFIX}{path}", route_class=DashboardRoute, include_in_schema=False)
 
 
 def error_page(
@@ -175,17 +191,6 @@ async def _signed_in(request: Request) -> View:
 Signed = Annotated[View, Depends(_signed_in)]
 
 
-async def checked_form(request: Request, expected: str | None) -> FormData:
-    """The submitted form, after its CSRF token matched (403 otherwise)."""
-    form = await request.form()
-    sent = form.get("csrf_token")
-    if expected is None:
-        expected = request.cookies.get(PRE_COOKIE)
-    if not isinstance(sent, str) or not expected or not secrets.compare_digest(sent, expected):
-        raise DomainError(403, "The form's security token is missing or wrong: reload the page.")
-    return form
-
-
 def pre_session_token(request: Request) -> str:
     return request.cookies.get(PRE_COOKIE) or secrets.token_urlsafe(24)
 
@@ -202,10 +207,14 @@ def render(
     view: View | None,
     values: dict[str, Any] | None = None,
     *,
-    status_code: int = 200,
+    status_code: int | None = None,
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
+    """The page ``name``; its status is ``status_code``, else a refusal's that it shows
+    (forms.refusal's ``error_status``), else 200."""
     values = dict(values or {})
+    if status_code is None:
+        status_code = int(values.get("error_status", 200))
     values.setdefault("csrf", view.csrf if view else values.get("csrf", ""))
     response = templates.TemplateResponse(
         request,
@@ -223,45 +232,6 @@ def render(
     )
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def values_of(form: FormData) -> list[tuple[str, str]]:
-    """The form's fields to carry through a step-up (never the CSRF token nor a code)."""
-    return [
-        (k, v)
-        for k, v in form.multi_items()
-        if isinstance(v, str) and k not in ("csrf_token", "otp")
-    ]
-
-
-async def step_up(request: Request, view: View, form: FormData) -> Response | None:
-    """None when the session's last code is fresh (under 5 minutes) or the form carries a
-    right one now; otherwise the page asking for a code, which submits the same form again
-    (every field kept) to the same address."""
-    if not session_service.needs_step_up(view.ctx, view.session):
-        return None
-    error = None
-    code = form.get("otp")
-    if isinstance(code, str):
-        try:
-            await session_service.verify(view.ctx, view.session, code)
-            return None
-        except DomainError as exc:
-            if exc.status == 429:
-                raise
-            error = exc.message
-    return render(
-        request,
-        "step_up.html",
-        view,
-        {"action": request.url.path, "fields": values_of(form), "error": error},
-        status_code=401 if error else 200,
-    )
-
-
-def text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
 
 
 def see_other(url: str) -> RedirectResponse:
