@@ -89,6 +89,12 @@ def create_app(
         wakeups.start()
         if worker:
             await worker.start()
+            if db.is_sqlite:
+                # The only worker (one process serves an SQLite store): publishing here may
+                # hand it notifications without a claim. Not on PostgreSQL, where the
+                # per-webhook concurrency cap is counted across workers at claim time.
+                ctx.handoff = worker.handoff
+                ctx.routes.on_clear.append(worker.handoff.forget)
         # Pulls run where deliveries run.
         runner = PullRunner(ctx) if worker else None
         if runner:

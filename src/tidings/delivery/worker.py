@@ -17,6 +17,7 @@ from tidings.core.clock import MICROS
 from tidings.core.ids import new_id
 from tidings.core.sealing import open_webhook
 from tidings.delivery import outcome
+from tidings.delivery.handoff import Handoff
 from tidings.delivery.writer import OutcomeWriter
 from tidings.outbound.sender import Sender
 from tidings.runtime import metrics
@@ -75,6 +76,10 @@ class Worker:
         self._held: Counter[str] = Counter()
         self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
+        # Slots held for notifications a publish in this process is writing leased to this
+        # worker (delivery/handoff.py), not handed over yet.
+        self._reserved = 0
+        self.handoff = Handoff(self)
 
     def wake(self) -> None:
         self._wake.set()
@@ -164,7 +169,7 @@ class Worker:
         return {webhook_id: cap - held for webhook_id, held in self._held.items()}
 
     async def _claim_some(self) -> int:
-        free = self._concurrency - len(self._holding)
+        free = self._free()
         if free <= 0:
             self._slot_free.clear()
             await self._slot_free.wait()
@@ -175,17 +180,51 @@ class Worker:
             await asyncio.sleep(REFILL_PAUSE)
             if self._stopping:
                 return 0
-            free = self._concurrency - len(self._holding)
+            free = self._free()
+        limit = min(free, self.ctx.settings.worker_batch_size)
         jobs = await deliveries.claim(
             self.ctx,
             self.worker_id,
-            limit=min(free, self.ctx.settings.worker_batch_size),
+            limit=limit,
             rooms=self._rooms(),
             health=self._health,
         )
+        # A full claim: more may be due, which new notifications must not overtake.
+        self.handoff.caught_up = len(jobs) < limit
         for job in jobs:
+            if job.webhook is not None:
+                self.handoff.learn(job.webhook)
             self._take(job)
         return len(jobs)
+
+    def _free(self) -> int:
+        return self._concurrency - len(self._holding) - self._reserved
+
+    # --- hand-off (delivery/handoff.py) -------------------------------------------------------
+
+    def hold(self, webhook_id: str) -> bool:
+        """Reserve a slot for a notification to ``webhook_id`` if both caps allow it now."""
+        if self._stopping or self._free() <= 0:
+            return False
+        if self._held[webhook_id] >= self.ctx.settings.webhook_concurrency:
+            return False
+        self._held[webhook_id] += 1
+        self._reserved += 1
+        return True
+
+    def unhold(self, webhook_id: str) -> None:
+        self._reserved -= 1
+        self._held[webhook_id] -= 1
+        if self._held[webhook_id] <= 0:
+            del self._held[webhook_id]
+        self._slot_free.set()
+
+    def adopt(self, job: Job) -> None:
+        """A reserved notification, committed leased to this worker: send it."""
+        self._reserved -= 1
+        self._holding[job.notification_id] = job
+        self._queue.put_nowait(job)
+        metrics.HANDED_OFF.inc()
 
     def _take(self, job: Job) -> None:
         """Hold a job leased to this worker and queue it for a sender."""
@@ -269,6 +308,8 @@ class Worker:
 
     def _push(self, result: Any) -> None:
         outcome.observe(result)
+        if result.status != "succeeded":
+            self.handoff.forget(result.webhook_id)  # its health is the claim's to judge
         self._writer.push(result)
 
     def _prepare(self, row: Any) -> attempt.Prepared:

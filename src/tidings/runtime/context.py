@@ -12,6 +12,7 @@ from tidings.config import Settings
 from tidings.core.clock import Clock
 from tidings.core.crypto import Keyring
 from tidings.core.rate_limit import TokenBuckets
+from tidings.runtime.handoff import Handoff
 from tidings.runtime.key_cache import KeyCache
 from tidings.runtime.key_usage import KeyUsage
 from tidings.runtime.publisher import Publisher
@@ -44,6 +45,8 @@ class Context:
     routes: RouteCache = field(default_factory=RouteCache)
     # Set when the process begins to stop: open streams (tidings listen) end.
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # This process's worker, when publishing may hand it notifications (delivery/handoff.py).
+    handoff: Handoff | None = None
     # Publishing's writes, committed in groups (runtime/publisher.py).
     publisher: Publisher = field(init=False)
 

@@ -38,6 +38,11 @@ LEASES_RELEASED = Counter(
     "Claimed notifications handed back unsent at shutdown",
     registry=REGISTRY,
 )
+HANDED_OFF = Counter(
+    "tidings_notifications_handed_off_total",
+    "Notifications a publish handed straight to its own process's worker, without a claim",
+    registry=REGISTRY,
+)
 _LEASED = Gauge(
     "tidings_notifications_in_flight",
     "Notifications leased by a worker right now (all processes)",

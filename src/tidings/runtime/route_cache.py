@@ -28,6 +28,9 @@ class RouteCache:
         self._webhooks: TtlCache[str, list[Any]] = TtlCache(ttl)
         # Called after a local change, to tell other processes (set at start).
         self.announce: Callable[[], None] = lambda: None
+        # Called whenever the cache is cleared, here or by another process's announcement:
+        # what else holds webhook rows (the worker's hand-off) forgets them too.
+        self.on_clear: list[Callable[[], None]] = []
 
     async def event_type(self, db: Database, account_id: str, name: str) -> Any:
         """The type ``name`` as the account sees it (None: no such type)."""
@@ -53,6 +56,8 @@ class RouteCache:
     def clear(self) -> None:
         self._types.clear()
         self._webhooks.clear()
+        for forget in self.on_clear:
+            forget()
 
     def changed(self) -> None:
         """Webhooks, event types or accounts changed here: forget, and tell the others."""

@@ -135,21 +135,27 @@ async def publish(
     stored = _checked_bytes(data, ctx.settings.max_json_depth)
     found = await _check_type(ctx, access, event_type, data)
     targets = await ctx.routes.targets(ctx.db, account_id, event_type, found.category)
+    webhook_ids = [t.id for t in targets]
+    # Room with this process's worker: those notifications are written leased to it.
+    reservation = ctx.handoff.reserve(webhook_ids) if ctx.handoff and webhook_ids else None
     event = NewEvent(
         account_id=account_id,
         event_type=event_type,
         data=stored,
-        webhook_ids=[t.id for t in targets],
+        webhook_ids=webhook_ids,
         ordered_ids=[t.id for t in targets if t.ordered],
         idempotency_key=idempotency_key,
         request_hash=request_hash,
         log_id=log_id,
         source_id=source_id,
+        lease=reservation.lease if reservation else None,
     )
     try:
         # Committed (with other requests' events) before this returns: a 202 means durable.
         published = await ctx.publisher.publish(event)
     except Exception as exc:
+        if reservation:
+            reservation.cancel()
         if not is_conflict(exc):
             raise
         # A concurrent request with the same Idempotency-Key committed first.
@@ -158,6 +164,8 @@ async def publish(
             if replayed is not None:
                 return replayed
         raise
+    if reservation:
+        reservation.hand(event, published)
     return Publication(_committed(ctx, event, published, data, idempotency_key))
 
 
@@ -206,12 +214,15 @@ def _committed(
     data: dict[str, Any],
     idempotency_key: str | None,
 ) -> dict[str, Any]:
-    """After the commit: count, log, wake the workers; the event's view."""
+    """After the commit: count, log, wake the workers (unless every notification was handed
+    to this process's worker); the event's view, each notification due from its creation."""
     if not event.is_test:
         metrics.EVENTS_PUBLISHED.inc()
     _log_published(event.account_id, published.event_id, event.event_type, published.notifications)
-    if published.notifications:
+    handed = event.lease.webhook_ids if event.lease else frozenset()
+    if len(handed) < len(published.notifications):
         ctx.wake_worker()
+    due = published.created_at
     return {
         "id": published.event_id,
         "event_type": event.event_type,
@@ -221,7 +232,9 @@ def _committed(
         "source_id": event.source_id,
         "pull_id": event.pull_id,
         "created_at": to_iso(published.created_at),
-        "notifications": [notification_view(n) for n in published.notifications],
+        "notifications": [
+            notification_view({**n, "next_attempt_at": due}) for n in published.notifications
+        ],
     }
 
 

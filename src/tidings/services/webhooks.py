@@ -312,6 +312,8 @@ async def roll_secret(
             live.append({"secret": row.secret, "expiresAt": expires_at})
         sealed = seal_webhook({"secret": new, "old_secrets": live or None}, ctx.keyring)
         await store.update(conn, row.id, {**sealed, "updated_at": now})
+    # What is sent changed: whatever holds webhook rows (a worker's hand-off) reads it again.
+    ctx.routes.changed()
     return new, to_iso(expires_at) or ""
 
 

@@ -23,6 +23,16 @@ from tidings.store.tables import attempts, events, notifications
 
 
 @dataclass(frozen=True, slots=True)
+class Lease:
+    """Notifications written already leased to a worker of the publishing process, which sends
+    them without claiming them (delivery/handoff.py): those for ``webhook_ids``."""
+
+    worker_id: str
+    until: int
+    webhook_ids: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
 class NewEvent:
     account_id: str
     event_type: str
@@ -37,6 +47,7 @@ class NewEvent:
     # Where it came in, when not through the API: a push to a source, or a pull's run.
     source_id: str | None = None
     pull_id: str | None = None
+    lease: Lease | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +74,9 @@ def _event_row(event_id: str, event: NewEvent, now: int) -> dict[str, Any]:
 
 
 def _notification_rows(event_id: str, event: NewEvent, now: int) -> list[dict[str, Any]]:
-    """One notification per webhook, due at once."""
+    """One notification per webhook, due at once, or leased already (``event.lease``)."""
+    lease = event.lease
+    leased = lease.webhook_ids if lease is not None else frozenset()
     return [
         {
             "id": new_id("ntf"),
@@ -75,7 +88,8 @@ def _notification_rows(event_id: str, event: NewEvent, now: int) -> list[dict[st
             "status": "pending",
             "attempt_count": 0,
             "retry_index": 0,
-            "next_attempt_at": now,
+            "next_attempt_at": lease.until if lease and webhook_id in leased else now,
+            "leased_by": lease.worker_id if lease and webhook_id in leased else None,
             "created_at": now,
             "updated_at": now,
         }
