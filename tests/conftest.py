@@ -10,9 +10,16 @@ from typing import Any
 
 import httpx
 import pytest
+from tidings_client import Tidings
 
 from tests.support.databases import fresh_database, make_settings, postgres_database
-from tests.support.partner import client_with_key, create_account, open_account, operator_client
+from tests.support.partner import (
+    client_with_key,
+    create_account,
+    open_account,
+    operator_client,
+    tidings_at,
+)
 from tests.support.server import RunningServer
 
 
@@ -67,6 +74,14 @@ def client(server: RunningServer, account: dict[str, Any]) -> Iterator[httpx.Cli
 
 
 @pytest.fixture
+def partner(server: RunningServer, account: dict[str, Any]) -> Iterator[Tidings]:
+    """The Python client holding the account's secret key: what the suites that check what
+    happens, rather than the HTTP of it, talk to the server with."""
+    with tidings_at(server.base_url, account["key"]) as t:
+        yield t
+
+
+@pytest.fixture
 def other_client(server: RunningServer) -> Iterator[httpx.Client]:
     """A second account's client: nothing of the first account may be visible to it."""
     with open_account(server, "Globex Bookings") as c:
@@ -74,23 +89,19 @@ def other_client(server: RunningServer) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def event_type(client: httpx.Client) -> str:
+def event_type(partner: Tidings) -> str:
     """An event type with a schema, in the account's catalog."""
-    response = client.post(
-        "/v1/event-types",
-        json={
-            "name": "payment.updated",
-            "category": "Payments",
-            "schema": {
-                "type": "object",
-                "required": ["paymentId", "status"],
-                "properties": {
-                    "paymentId": {"type": "string"},
-                    "status": {"enum": ["pending", "completed", "failed"]},
-                    "amount": {"type": "number"},
-                },
+    partner.event_types.create(
+        "payment.updated",
+        category="Payments",
+        schema={
+            "type": "object",
+            "required": ["paymentId", "status"],
+            "properties": {
+                "paymentId": {"type": "string"},
+                "status": {"enum": ["pending", "completed", "failed"]},
+                "amount": {"type": "number"},
             },
         },
     )
-    assert response.status_code == 201, response.text
     return "payment.updated"

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.partner import api_error, error_fields, every_item
+from tests.support.partner import api_error, error_fields, every_item, tidings_for
 
 ORDER_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -46,7 +46,7 @@ def _create(client: httpx.Client, name: str, **fields: Any) -> dict[str, Any]:
 def _listed(client: httpx.Client, **params: Any) -> dict[str, dict[str, Any]]:
     """Every event type the caller's list shows, walking all pages, by name."""
     found: dict[str, dict[str, Any]] = {}
-    for item in every_item(client, "/v1/event-types", **params):
+    for item in every_item(tidings_for(client).event_types.list(limit=250, **params)):
         assert item["name"] not in found, f"{item['name']} listed twice"
         found[item["name"]] = item
     return found
@@ -348,7 +348,7 @@ def test_archive_hides_from_list_blocks_publishing_and_patch_restores(
     listed = _listed(client)
     assert "order.created" not in listed
     assert "order.kept" in listed
-    with_archived = _listed(client, includeArchived="true")
+    with_archived = _listed(client, include_archived=True)
     assert with_archived["order.created"]["archived"] is True
     assert "order.kept" in with_archived
 
@@ -489,7 +489,7 @@ def test_account_type_is_invisible_to_another_account(
 ) -> None:
     _create(client, "order.created", schema=ORDER_SCHEMA)
     assert api_error(other_client.get("/v1/event-types/order.created"), 404)["type"] == "not_found"
-    assert "order.created" not in _listed(other_client, includeArchived="true")
+    assert "order.created" not in _listed(other_client, include_archived=True)
     patched = other_client.patch("/v1/event-types/order.created", json={"description": "x"})
     assert api_error(patched, 404)["type"] == "not_found"
     assert (

@@ -17,6 +17,7 @@ from tests.support.partner import (
     api_error,
     error_fields,
     every_item,
+    tidings_for,
 )
 from tests.support.receiver import Receiver
 
@@ -40,7 +41,7 @@ def _create(client: httpx.Client, url: str = URL, **fields: Any) -> dict[str, An
 
 
 def _list_all(client: httpx.Client, **params: Any) -> list[dict[str, Any]]:
-    return every_item(client, "/v1/webhooks", **params)
+    return every_item(tidings_for(client).webhooks.list(limit=250, **params))
 
 
 # --- create -----------------------------------------------------------------------------

@@ -12,9 +12,9 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
+from tidings_client import Tidings, ValidationError
 
 from tests.support.databases import make_settings
 from tests.support.partner import (
@@ -22,10 +22,11 @@ from tests.support.partner import (
     create_webhook,
     eventually,
     notification,
-    open_account,
-    own_server,
+    open_partner,
+    own_partner,
     publish,
     publish_concurrently,
+    tidings_at,
     wait_status,
     webhook,
 )
@@ -47,27 +48,27 @@ def _only_notification(event: dict[str, Any]) -> str:
 # --- status codes ---------------------------------------------------------------------------
 
 
-def test_410_gone_disables_the_webhook(client: httpx.Client, event_type: str) -> None:
+def test_410_gone_disables_the_webhook(partner: Tidings, event_type: str) -> None:
     with Receiver(Reply(410, body="endpoint removed")) as rx, Receiver() as ops:
-        hook = create_webhook(client, rx.url, eventTypes=[event_type])
-        create_webhook(client, ops.url, eventTypes=["webhook.disabled"])
-        notification_id = _only_notification(publish(client, event_type, PAYMENT))
-        failed = wait_status(client, notification_id, "failed")
+        hook = create_webhook(partner, rx.url, event_types=[event_type])
+        create_webhook(partner, ops.url, event_types=["webhook.disabled"])
+        notification_id = _only_notification(publish(partner, event_type, PAYMENT))
+        failed = wait_status(partner, notification_id, "failed")
         # No retry after 410, although the schedule has two more.
         assert failed["attemptCount"] == 1
         assert [a["statusCode"] for a in failed["attempts"]] == [410]
-        shown = webhook(client, hook["id"])
+        shown = webhook(partner, hook["id"])
         assert shown["status"] == "Disabled"
         assert shown["disabledReason"] == "gone"
         # A Disabled webhook gets nothing more.
-        assert publish(client, event_type, PAYMENT)["notifications"] == []
+        assert publish(partner, event_type, PAYMENT)["notifications"] == []
         # The operational event tells why.
         [told] = ops.wait(1)
         assert json.loads(told.body)["eventData"]["webhookId"] == hook["id"]
         assert json.loads(told.body)["eventData"]["reason"] == "gone"
         time.sleep(0.3)
         assert len(rx.requests) == 1
-    enabled = client.post(f"/v1/webhooks/{hook['id']}/enable").json()
+    enabled = partner.webhooks.enable(hook["id"])
     assert enabled["status"] == "Active"
     assert enabled["disabledReason"] is None
 
@@ -75,18 +76,16 @@ def test_410_gone_disables_the_webhook(client: httpx.Client, event_type: str) ->
 @pytest.mark.parametrize(
     ("status", "form"), [(429, "seconds"), (503, "seconds"), (503, "http-date")]
 )
-def test_retry_after_is_honoured(
-    client: httpx.Client, event_type: str, status: int, form: str
-) -> None:
+def test_retry_after_is_honoured(partner: Tidings, event_type: str, status: int, form: str) -> None:
     # Retry-After is delay-seconds or an HTTP-date (RFC 9110 §10.2.3); both ask for ≥ 3 s. The
     # date is written now, before the first attempt: 8 s ahead (a whole-second date) still
     # asks for more than 2.5 s when that attempt comes as late as 4.5 s from now.
     retry_after = "3" if form == "seconds" else formatdate(time.time() + 8, usegmt=True)
     with Receiver(Reply(status, headers={"Retry-After": retry_after}), 200) as rx:
-        create_webhook(client, rx.url, retrySchedule=["1s"])
-        notification_id = _only_notification(publish(client, event_type, PAYMENT))
+        create_webhook(partner, rx.url, retry_schedule=["1s"])
+        notification_id = _only_notification(publish(partner, event_type, PAYMENT))
         first, second = rx.wait(2)
-        done = wait_status(client, notification_id, "succeeded")
+        done = wait_status(partner, notification_id, "succeeded")
     # The schedule says 1 s; the receiver asked for 3.
     assert second.at - first.at >= (2.95 if form == "seconds" else 2.5)
     assert [a["statusCode"] for a in done["attempts"]] == [status, 200]
@@ -94,15 +93,15 @@ def test_retry_after_is_honoured(
 
 @pytest.mark.parametrize("status", [301, 302, 307, 308])
 def test_a_redirect_is_a_failed_attempt_and_not_followed(
-    client: httpx.Client, event_type: str, status: int
+    partner: Tidings, event_type: str, status: int
 ) -> None:
     with (
         Receiver() as elsewhere,
         Receiver(default=Reply(status, headers={"Location": elsewhere.url})) as rx,
     ):
-        create_webhook(client, rx.url, retrySchedule=["200ms"])
-        notification_id = _only_notification(publish(client, event_type, PAYMENT))
-        failed = wait_status(client, notification_id, "failed")
+        create_webhook(partner, rx.url, retry_schedule=["200ms"])
+        notification_id = _only_notification(publish(partner, event_type, PAYMENT))
+        failed = wait_status(partner, notification_id, "failed")
         assert len(rx.requests) == 2
         assert elsewhere.requests == []
     assert [a["statusCode"] for a in failed["attempts"]] == [status, status]
@@ -114,12 +113,10 @@ def test_a_redirect_is_a_failed_attempt_and_not_followed(
     [["1s"] * 21, ["25h"], ["24h"] * 8, ["soon"], ["-5s"]],
     ids=["too-many", "step-over-24h", "span-over-7d", "not-a-duration", "negative"],
 )
-def test_retry_schedule_is_validated(client: httpx.Client, schedule: list[str]) -> None:
-    response = client.post(
-        "/v1/webhooks", json={"url": "https://example.com/hook", "retrySchedule": schedule}
-    )
-    assert response.status_code == 422, response.text
-    assert response.json()["error"]["details"][0]["field"].startswith("retrySchedule")
+def test_retry_schedule_is_validated(partner: Tidings, schedule: list[str]) -> None:
+    with pytest.raises(ValidationError) as refused:
+        partner.webhooks.create("https://example.com/hook", retry_schedule=schedule)
+    assert refused.value.details[0]["field"].startswith("retrySchedule")
 
 
 # --- circuit breaker and auto-disable -------------------------------------------------------
@@ -129,27 +126,29 @@ def test_circuit_breaker_opens_probes_and_closes(own_database: str, tmp_path: Pa
     settings = {"breaker_threshold": 3, "breaker_probe_interval": "2s"}
     # Three failures open the breaker; two probes fail; the third probe succeeds.
     with (
-        own_server(own_database, tmp_path, **settings) as client,
+        own_partner(own_database, tmp_path, **settings) as partner,
         Receiver(500, 500, 500, 500, 500, default=200) as rx,
     ):
-        add_event_type(client, "order.paid")
-        create_webhook(client, rx.url, retrySchedule=["200ms"] * 10)
-        first = _only_notification(publish(client, "order.paid", _payment(0)))
-        eventually(lambda: notification(client, first)["attemptCount"] == 3, what="3 failures")
+        add_event_type(partner, "order.paid")
+        create_webhook(partner, rx.url, retry_schedule=["200ms"] * 10)
+        first = _only_notification(publish(partner, "order.paid", _payment(0)))
+        eventually(lambda: notification(partner, first)["attemptCount"] == 3, what="3 failures")
 
         # The breaker is open: the webhook's other due notifications wait, spending nothing;
         # nothing reaches the receiver before the probe interval is over, however slow the
         # machine.
-        others = [_only_notification(publish(client, "order.paid", _payment(n))) for n in (1, 2, 3)]
+        others = [
+            _only_notification(publish(partner, "order.paid", _payment(n))) for n in (1, 2, 3)
+        ]
         time.sleep(0.3)
         opened = rx.requests[2].at
         assert [round(r.at - opened, 3) for r in rx.requests[3:] if r.at - opened < 1.9] == []
         for notification_id in others:
-            waiting = notification(client, notification_id)
+            waiting = notification(partner, notification_id)
             assert (waiting["status"], waiting["attemptCount"]) == ("pending", 0)
 
         rx.wait(9)
-        done = [wait_status(client, n, "succeeded") for n in (first, *others)]
+        done = [wait_status(partner, n, "succeeded") for n in (first, *others)]
         time.sleep(0.3)
         got = list(rx.requests)
 
@@ -174,14 +173,16 @@ def test_closing_the_breaker_releases_the_waiting_notifications_at_once(
     # A long probe interval, so that "at once" and "an interval later" are far apart.
     settings = {"breaker_threshold": 3, "breaker_probe_interval": "10s"}
     with (
-        own_server(own_database, tmp_path, **settings) as client,
+        own_partner(own_database, tmp_path, **settings) as partner,
         Receiver(500, 500, 500, default=200) as rx,
     ):
-        add_event_type(client, "order.paid")
-        create_webhook(client, rx.url, retrySchedule=["200ms"] * 10)
-        first = _only_notification(publish(client, "order.paid", _payment(0)))
-        eventually(lambda: notification(client, first)["attemptCount"] == 3, what="3 failures")
-        others = [_only_notification(publish(client, "order.paid", _payment(n))) for n in (1, 2, 3)]
+        add_event_type(partner, "order.paid")
+        create_webhook(partner, rx.url, retry_schedule=["200ms"] * 10)
+        first = _only_notification(publish(partner, "order.paid", _payment(0)))
+        eventually(lambda: notification(partner, first)["attemptCount"] == 3, what="3 failures")
+        others = [
+            _only_notification(publish(partner, "order.paid", _payment(n))) for n in (1, 2, 3)
+        ]
         rx.wait(7)
         got = list(rx.requests)
     probe = got[3]
@@ -193,22 +194,22 @@ def test_closing_the_breaker_releases_the_waiting_notifications_at_once(
 def test_auto_disable_publishes_webhook_disabled(own_database: str, tmp_path: Path) -> None:
     settings = {"auto_disable_after": "2s", "auto_disable_min_failures": 2}
     with (
-        own_server(own_database, tmp_path, **settings) as client,
+        own_partner(own_database, tmp_path, **settings) as partner,
         Receiver(default=500) as failing,
         Receiver() as ops,
     ):
-        add_event_type(client, "order.paid")
-        types = {t["name"] for t in client.get("/v1/event-types").json()["data"]}
+        add_event_type(partner, "order.paid")
+        types = {t["name"] for t in partner.event_types.list()}
         assert {"webhook.disabled", "notification.failed"} <= types
         bad = create_webhook(
-            client, failing.url, eventTypes=["order.paid"], retrySchedule=["300ms"] * 15
+            partner, failing.url, event_types=["order.paid"], retry_schedule=["300ms"] * 15
         )
-        watcher = create_webhook(client, ops.url, eventTypes=["webhook.disabled"])
-        event = publish(client, "order.paid", _payment(1))
+        watcher = create_webhook(partner, ops.url, event_types=["webhook.disabled"])
+        event = publish(partner, "order.paid", _payment(1))
         assert [n["webhookId"] for n in event["notifications"]] == [bad["id"]]
 
         [got] = ops.wait(1)
-        shown = webhook(client, bad["id"])
+        shown = webhook(partner, bad["id"])
         assert shown["status"] == "Disabled"
         assert shown["disabledReason"] == "failing"
         sent = len(failing.requests)
@@ -233,16 +234,16 @@ def test_a_success_restarts_the_auto_disable_window(own_database: str, tmp_path:
     # for a loaded machine's late retries).
     settings = {"auto_disable_after": "5s", "auto_disable_min_failures": 2}
     with (
-        own_server(own_database, tmp_path, **settings) as client,
+        own_partner(own_database, tmp_path, **settings) as partner,
         Receiver(500, 500, 500, 200, default=500) as rx,
     ):
-        add_event_type(client, "order.paid")
-        hook = create_webhook(client, rx.url, retrySchedule=["1s"] * 3)
-        first = _only_notification(publish(client, "order.paid", _payment(1)))
-        wait_status(client, first, "succeeded")
-        second = _only_notification(publish(client, "order.paid", _payment(2)))
-        wait_status(client, second, "failed")
-        assert webhook(client, hook["id"])["status"] == "Active"
+        add_event_type(partner, "order.paid")
+        hook = create_webhook(partner, rx.url, retry_schedule=["1s"] * 3)
+        first = _only_notification(publish(partner, "order.paid", _payment(1)))
+        wait_status(partner, first, "succeeded")
+        second = _only_notification(publish(partner, "order.paid", _payment(2)))
+        wait_status(partner, second, "failed")
+        assert webhook(partner, hook["id"])["status"] == "Active"
         got = list(rx.requests)
     assert len(got) == 8
     # Failures spanned more than the window, but a success came in between.
@@ -250,14 +251,16 @@ def test_a_success_restarts_the_auto_disable_window(own_database: str, tmp_path:
 
 
 def test_notification_failed_reaches_a_subscribed_webhook(
-    client: httpx.Client, event_type: str
+    partner: Tidings, event_type: str
 ) -> None:
     with Receiver(default=500) as failing, Receiver() as ops:
-        bad = create_webhook(client, failing.url, eventTypes=[event_type], retrySchedule=["200ms"])
-        watcher = create_webhook(client, ops.url, eventTypes=["notification.failed"])
-        event = publish(client, event_type, PAYMENT)
+        bad = create_webhook(
+            partner, failing.url, event_types=[event_type], retry_schedule=["200ms"]
+        )
+        watcher = create_webhook(partner, ops.url, event_types=["notification.failed"])
+        event = publish(partner, event_type, PAYMENT)
         notification_id = _only_notification(event)
-        wait_status(client, notification_id, "failed")
+        wait_status(partner, notification_id, "failed")
         [got] = ops.wait(1)
         time.sleep(0.3)
         assert len(ops.requests) == 1
@@ -270,7 +273,7 @@ def test_notification_failed_reaches_a_subscribed_webhook(
     assert data["eventType"] == event_type
     assert data["lastStatusCode"] == 500
     # An ordinary event of the account: listed with the others.
-    listed = client.get("/v1/events").json()["data"]
+    listed = partner.events.list()
     assert body["eventType"] in [e["eventType"] for e in listed]
 
 
@@ -291,26 +294,26 @@ def _assert_strictly_in_order(got: Sequence[Received], expected: Sequence[str]) 
     ids=["first-fails-twice", "first-fails-for-good"],
 )
 def test_ordered_delivery_waits_for_the_one_before(
-    client: httpx.Client, event_type: str, script: tuple[int, ...], first_ends: str
+    partner: Tidings, event_type: str, script: tuple[int, ...], first_ends: str
 ) -> None:
     with Receiver(*script, default=200) as rx:
-        create_webhook(client, rx.url, ordered=True, retrySchedule=["200ms", "200ms"])
-        ids = [_only_notification(publish(client, event_type, _payment(n))) for n in range(6)]
+        create_webhook(partner, rx.url, ordered=True, retry_schedule=["200ms", "200ms"])
+        ids = [_only_notification(publish(partner, event_type, _payment(n))) for n in range(6)]
         rx.wait(len(script) + 6 - (first_ends == "failed"))
-        assert wait_status(client, ids[0], first_ends)["attemptCount"] == 3
+        assert wait_status(partner, ids[0], first_ends)["attemptCount"] == 3
         for later in ids[1:]:
-            assert wait_status(client, later, "succeeded")["attemptCount"] == 1
+            assert wait_status(partner, later, "succeeded")["attemptCount"] == 1
         got = list(rx.requests)
     _assert_strictly_in_order(got, ids)
     assert [r.headers["webhook-id"] for r in got[:3]] == [ids[0]] * 3
 
 
 def test_ordered_delivery_of_events_published_concurrently(
-    client: httpx.Client, event_type: str
+    partner: Tidings, event_type: str
 ) -> None:
     with Receiver(500, 500, default=200) as rx:
-        create_webhook(client, rx.url, ordered=True, retrySchedule=["200ms", "200ms"])
-        events = publish_concurrently(client, event_type, [_payment(n) for n in range(20)])
+        create_webhook(partner, rx.url, ordered=True, retry_schedule=["200ms", "200ms"])
+        events = publish_concurrently(partner, event_type, [_payment(n) for n in range(20)])
         rx.wait(22)
         time.sleep(0.3)
         got = list(rx.requests)
@@ -328,13 +331,13 @@ def test_ordered_delivery_of_events_published_concurrently(
 # --- rate limit, concurrency cap, isolation -------------------------------------------------
 
 
-def test_rate_limit_spreads_deliveries(client: httpx.Client, event_type: str) -> None:
+def test_rate_limit_spreads_deliveries(partner: Tidings, event_type: str) -> None:
     with Receiver() as rx:
-        hook = create_webhook(client, rx.url, rateLimit=5)
+        hook = create_webhook(partner, rx.url, rate_limit=5)
         assert hook["rateLimit"] == 5
         started = time.monotonic()
         for n in range(20):
-            publish(client, event_type, _payment(n))
+            publish(partner, event_type, _payment(n))
         got = rx.wait(20)
     # 20 at 5 per second: the n-th no sooner than n/5 s after the first publish, the last about
     # 3.8 s after it (a loaded machine only makes them later). Without the limit all 20 would
@@ -348,16 +351,16 @@ def test_rate_limit_holds_across_workers(own_database: str, tmp_path: Path) -> N
     with (
         RunningServer(settings) as one,
         RunningServer(settings) as two,
-        open_account(one) as client,
+        open_partner(one) as partner,
         Receiver() as rx,
     ):
-        add_event_type(client, "order.paid")
-        create_webhook(client, rx.url, rateLimit=5)
+        add_event_type(partner, "order.paid")
+        create_webhook(partner, rx.url, rate_limit=5)
         started = time.monotonic()
         # Publish through both, so that both workers are woken and claim.
-        with httpx.Client(base_url=two.base_url, headers=dict(client.headers), timeout=30) as other:
+        with tidings_at(two.base_url, partner.api_key) as other:
             for n in range(10):
-                publish(client, "order.paid", _payment(n))
+                publish(partner, "order.paid", _payment(n))
                 publish(other, "order.paid", _payment(100 + n))
         got = rx.wait(20)
     # The slots come from the webhook row, shared by both workers: the same bound as one worker.
@@ -367,12 +370,12 @@ def test_rate_limit_holds_across_workers(own_database: str, tmp_path: Path) -> N
 def test_concurrency_cap_per_webhook(own_database: str, tmp_path: Path) -> None:
     # Each answer takes a second: time enough for two to be under way together on any machine.
     with (
-        own_server(own_database, tmp_path, webhook_concurrency=2) as client,
+        own_partner(own_database, tmp_path, webhook_concurrency=2) as partner,
         Receiver(default=Reply(200, delay=1.0)) as rx,
     ):
-        add_event_type(client, "order.paid")
-        create_webhook(client, rx.url)
-        publish_concurrently(client, "order.paid", [_payment(n) for n in range(8)])
+        add_event_type(partner, "order.paid")
+        create_webhook(partner, rx.url)
+        publish_concurrently(partner, "order.paid", [_payment(n) for n in range(8)])
         got = rx.wait(8)
     # The receiver counts the requests it is answering: never more than two at once.
     assert rx.max_in_flight == 2
@@ -387,17 +390,17 @@ def test_a_hanging_receiver_does_not_slow_a_healthy_one(own_database: str, tmp_p
     timeout = 10.0
     settings = {"delivery_timeout": timeout, "worker_concurrency": 48}
     with (
-        own_server(own_database, tmp_path, **settings) as client,
+        own_partner(own_database, tmp_path, **settings) as partner,
         Receiver(default=Reply(200, delay=timeout + 2)) as hanging,
         Receiver() as healthy,
     ):
         with Receiver() as closed:
             refusing_url = closed.url
-        add_event_type(client, "order.paid")
-        create_webhook(client, hanging.url)
-        create_webhook(client, refusing_url)
-        create_webhook(client, healthy.url)
-        events = publish_concurrently(client, "order.paid", [_payment(n) for n in range(40)])
+        add_event_type(partner, "order.paid")
+        create_webhook(partner, hanging.url)
+        create_webhook(partner, refusing_url)
+        create_webhook(partner, healthy.url)
+        events = publish_concurrently(partner, "order.paid", [_payment(n) for n in range(40)])
         assert all(len(e["notifications"]) == 3 for e in events)
         got = healthy.wait(40)
         assert len({r.headers["webhook-id"] for r in got}) == 40
@@ -415,17 +418,17 @@ def test_a_hung_webhooks_backlog_does_not_hold_back_another(
     timeout = 10.0
     settings = {"delivery_timeout": timeout, "webhook_concurrency": 2, "worker_concurrency": 8}
     with (
-        own_server(own_database, tmp_path, **settings) as client,
+        own_partner(own_database, tmp_path, **settings) as partner,
         Receiver(default=Reply(200, delay=timeout + 2)) as hung,
         Receiver() as healthy,
     ):
-        add_event_type(client, "order.paid")
-        add_event_type(client, "order.shipped")
-        create_webhook(client, hung.url, eventTypes=["order.paid"])
-        publish_concurrently(client, "order.paid", [_payment(n) for n in range(300)])
+        add_event_type(partner, "order.paid")
+        add_event_type(partner, "order.shipped")
+        create_webhook(partner, hung.url, event_types=["order.paid"])
+        publish_concurrently(partner, "order.paid", [_payment(n) for n in range(300)])
         hung.wait(2)
-        create_webhook(client, healthy.url, eventTypes=["order.shipped"])
-        event = publish(client, "order.shipped", _payment(1000))
+        create_webhook(partner, healthy.url, event_types=["order.shipped"])
+        event = publish(partner, "order.shipped", _payment(1000))
         (got,) = healthy.wait(1)
         assert got.headers["webhook-id"] == _only_notification(event)
         # Before the first hung request could time out, while the two still hang.
@@ -436,33 +439,31 @@ def test_a_hung_webhooks_backlog_does_not_hold_back_another(
 # --- replay ---------------------------------------------------------------------------------
 
 
-def _replay(client: httpx.Client, hook_id: str, **body: Any) -> int:
-    response = client.post(f"/v1/webhooks/{hook_id}/replay", json=body)
-    assert response.status_code == 202, response.text
-    return int(response.json()["count"])
+def _replay(partner: Tidings, hook_id: str, **window: Any) -> int:
+    return int(partner.webhooks.replay(hook_id, **window)["count"])
 
 
 def test_replay_redelivers_failed_notifications_with_the_same_ids(
-    client: httpx.Client, event_type: str
+    partner: Tidings, event_type: str
 ) -> None:
     with Receiver(500, 500, 500, default=200) as rx:
-        hook = create_webhook(client, rx.url, retrySchedule=[])
-        first = publish(client, event_type, _payment(1))
-        second = publish(client, event_type, _payment(2))
+        hook = create_webhook(partner, rx.url, retry_schedule=[])
+        first = publish(partner, event_type, _payment(1))
+        second = publish(partner, event_type, _payment(2))
         ids = [_only_notification(first), _only_notification(second)]
         for notification_id in ids:
-            wait_status(client, notification_id, "failed")
+            wait_status(partner, notification_id, "failed")
         time.sleep(0.01)
-        third = publish(client, event_type, _payment(3))
+        third = publish(partner, event_type, _payment(3))
         outside = _only_notification(third)
-        wait_status(client, outside, "failed")
+        wait_status(partner, outside, "failed")
         rx.wait(3)
 
         # The window [since, until) holds the first two.
-        count = _replay(client, hook["id"], since=first["createdAt"], until=third["createdAt"])
+        count = _replay(partner, hook["id"], since=first["createdAt"], until=third["createdAt"])
         assert count == 2
         got = rx.wait(5)
-        done = [wait_status(client, n, "succeeded") for n in ids]
+        done = [wait_status(partner, n, "succeeded") for n in ids]
         time.sleep(0.3)
         assert len(rx.requests) == 5
     assert sorted(r.headers["webhook-id"] for r in got[3:]) == sorted(ids)
@@ -470,75 +471,72 @@ def test_replay_redelivers_failed_notifications_with_the_same_ids(
         assert again["attemptCount"] == 2
         assert [a["statusCode"] for a in again["attempts"]] == [500, 200]
     # The one outside the window stays as it was.
-    left = notification(client, outside)
+    left = notification(partner, outside)
     assert (left["status"], left["attemptCount"]) == ("failed", 1)
 
 
-def test_replay_by_status(client: httpx.Client, event_type: str) -> None:
+def test_replay_by_status(partner: Tidings, event_type: str) -> None:
     with Receiver(200, 500, default=200) as rx:
-        hook = create_webhook(client, rx.url, retrySchedule=[])
-        events = [publish(client, event_type, _payment(n)) for n in (1, 2)]
+        hook = create_webhook(partner, rx.url, retry_schedule=[])
+        events = [publish(partner, event_type, _payment(n)) for n in (1, 2)]
         succeeded, failed = (_only_notification(e) for e in events)
-        wait_status(client, succeeded, "succeeded")
-        wait_status(client, failed, "failed")
+        wait_status(partner, succeeded, "succeeded")
+        wait_status(partner, failed, "failed")
         since = events[0]["createdAt"]
 
         # "succeeded": only the one that succeeded, sent again.
-        assert _replay(client, hook["id"], since=since, status="succeeded") == 1
+        assert _replay(partner, hook["id"], since=since, status="succeeded") == 1
         third = rx.wait(3)[2]
         assert third.headers["webhook-id"] == succeeded
-        eventually(lambda: notification(client, succeeded)["attemptCount"] == 2, what="resent")
+        eventually(lambda: notification(partner, succeeded)["attemptCount"] == 2, what="resent")
 
         # Default "failed": only the failed one.
-        assert _replay(client, hook["id"], since=since) == 1
+        assert _replay(partner, hook["id"], since=since) == 1
         fourth = rx.wait(4)[3]
         assert fourth.headers["webhook-id"] == failed
-        wait_status(client, failed, "succeeded")
+        wait_status(partner, failed, "succeeded")
 
         # Nothing failed any more.
-        assert _replay(client, hook["id"], since=since, status="failed") == 0
+        assert _replay(partner, hook["id"], since=since, status="failed") == 0
 
         # "all": both.
-        eventually(lambda: notification(client, succeeded)["status"] == "succeeded", what="idle")
-        assert _replay(client, hook["id"], since=since, status="all") == 2
+        eventually(lambda: notification(partner, succeeded)["status"] == "succeeded", what="idle")
+        assert _replay(partner, hook["id"], since=since, status="all") == 2
         got = rx.wait(6)
         assert sorted(r.headers["webhook-id"] for r in got[4:]) == sorted([succeeded, failed])
         time.sleep(0.3)
         assert len(rx.requests) == 6
 
         # A window that holds nothing.
-        assert _replay(client, hook["id"], since="2001-01-01T00:00:00Z", until=since) == 0
+        assert _replay(partner, hook["id"], since="2001-01-01T00:00:00Z", until=since) == 0
 
 
 # --- receiver authentication ----------------------------------------------------------------
 
 
-def test_username_and_password_send_basic_auth(client: httpx.Client, event_type: str) -> None:
+def test_username_and_password_send_basic_auth(partner: Tidings, event_type: str) -> None:
     def authorization(got: Received) -> str | None:
         return {k.lower(): v for k, v in got.headers.items()}.get("authorization")
 
     with Receiver() as rx, Receiver() as rx_url:
-        hook = create_webhook(client, rx.url, username="acme", password="s3cret:with:colons")
+        hook = create_webhook(partner, rx.url, username="acme", password="s3cret:with:colons")
         # Fields win over credentials in the URL.
         create_webhook(
-            client,
+            partner,
             rx_url.url.replace("http://", "http://urluser:urlpass@"),
             username="fielduser",
             password="fieldpass",
         )
-        publish(client, event_type, PAYMENT)
+        publish(partner, event_type, PAYMENT)
         [got] = rx.wait(1)
         [got_url] = rx_url.wait(1)
         assert authorization(got) == "Basic YWNtZTpzM2NyZXQ6d2l0aDpjb2xvbnM="  # acme:s3cret:…
         assert authorization(got_url) == "Basic ZmllbGR1c2VyOmZpZWxkcGFzcw=="  # fielduser:…
 
         # Removing them stops basic auth.
-        cleared = client.patch(
-            f"/v1/webhooks/{hook['id']}", json={"username": None, "password": None}
-        )
-        assert cleared.status_code == 200, cleared.text
-        assert (cleared.json()["username"], cleared.json()["password"]) == (None, None)
-        publish(client, event_type, PAYMENT)
+        cleared = partner.webhooks.update(hook["id"], username=None, password=None)
+        assert (cleared["username"], cleared["password"]) == (None, None)
+        publish(partner, event_type, PAYMENT)
         _, again = rx.wait(2)
         assert authorization(again) is None
     assert json.loads(again.body)["eventData"] == PAYMENT

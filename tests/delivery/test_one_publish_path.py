@@ -9,58 +9,53 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
-import httpx
+from tidings_client import AsyncTidings, Tidings
 
 from tests.support.databases import fresh_database
 from tests.support.partner import (
     add_event_type,
+    concurrently,
     create_webhook,
     eventually,
     notification,
-    own_server,
-    post_concurrently,
+    own_partner,
     wait_status,
 )
 from tests.support.receiver import Receiver
 
+T = TypeVar("T")
+
 
 def test_test_and_operational_events_keep_an_ordered_webhooks_order(
-    client: httpx.Client, event_type: str
+    partner: Tidings, event_type: str
 ) -> None:
     with Receiver(default=200) as ordered_rx, Receiver(default=500) as failing_rx:
         ordered = create_webhook(
-            client, ordered_rx.url, ordered=True, eventTypes=[event_type, "notification.failed"]
+            partner, ordered_rx.url, ordered=True, event_types=[event_type, "notification.failed"]
         )
         # Fails each notification for good at once: each publish also makes an operational
         # notification.failed event, written by the worker, for the ordered webhook.
-        create_webhook(client, failing_rx.url, eventTypes=[event_type], retrySchedule=[])
+        create_webhook(partner, failing_rx.url, event_types=[event_type], retry_schedule=[])
         rounds = 15
-        requests: list[tuple[str, dict[str, Any]]] = []
+        calls: list[Callable[[AsyncTidings], Awaitable[Any]]] = []
         for n in range(rounds):
             data = {"paymentId": f"pay_{n}", "status": "completed"}
-            requests.append(("/v1/events", {"eventType": event_type, "eventData": data}))
-            requests.append(
-                (
-                    "/v1/test-events",
-                    {"webhookIds": [ordered["id"]], "eventType": event_type, "eventData": data},
-                )
-            )
-        post_concurrently(client, requests)
+            calls.append(lambda t, data=data: t.events.publish(event_type, data))
+            calls.append(lambda t, data=data: t.events.test([ordered["id"]], event_type, data))
+        concurrently(partner, calls)
         # Each round: the event, the test event and the operational event.
         expected = 3 * rounds
         ordered_rx.wait(expected)
 
         def listed() -> list[dict[str, Any]] | None:
-            page = client.get(
-                "/v1/notifications", params={"webhookId": ordered["id"], "limit": 250}
-            ).json()["data"]
+            page = list(partner.notifications.list(webhook_id=ordered["id"], limit=250))
             done = [n for n in page if n["status"] == "succeeded"]
             return page if len(done) == expected else None
 
@@ -85,41 +80,39 @@ def test_every_publish_path_takes_the_ordered_lock_on_postgresql(
     test event and an operational event alike."""
     with (
         fresh_database("postgresql", tmp_path) as url,
-        own_server(url, tmp_path) as client,
+        own_partner(url, tmp_path) as partner,
         Receiver(default=200) as ordered_rx,
         Receiver(default=500) as failing_rx,
     ):
-        add_event_type(client, "order.paid")
+        add_event_type(partner, "order.paid")
         ordered = create_webhook(
-            client, ordered_rx.url, ordered=True, eventTypes=["order.paid", "notification.failed"]
+            partner, ordered_rx.url, ordered=True, event_types=["order.paid", "notification.failed"]
         )
         failing = create_webhook(
-            client, failing_rx.url, eventTypes=["order.paid"], retrySchedule=[]
+            partner, failing_rx.url, event_types=["order.paid"], retry_schedule=[]
         )
-        body = {"eventType": "order.paid", "eventData": {"n": 1}}
-        calls = {
-            "publish": ("/v1/events", body),
-            "test event": ("/v1/test-events", {**body, "webhookIds": [ordered["id"]]}),
+        data = {"n": 1}
+        calls: dict[str, Callable[[], Any]] = {
+            "publish": lambda: partner.events.publish("order.paid", data),
+            "test event": lambda: partner.events.test([ordered["id"]], "order.paid", data),
         }
-        for what, (path, payload) in calls.items():
+        for what, made in calls.items():
             with _holding_lock(url, ordered["id"]):
-                answer = _post_in_background(client, path, payload)
+                answer = _in_background(made)
                 time.sleep(1.0)
                 assert not answer.done(), f"a {what} did not wait for the ordered lock"
-            assert answer.result(timeout=30).status_code == 202
+            assert answer.result(timeout=30)["eventData"] == data
         # The failing webhook gets an event of its own; its notification fails for good and the
         # worker publishes notification.failed to the ordered webhook in the outcome's
         # transaction, which must wait too: the failed notification stays pending meanwhile.
         failing_rx.requests.clear()
         with _holding_lock(url, ordered["id"]):
-            event = client.post(
-                "/v1/test-events", json={**body, "webhookIds": [failing["id"]]}
-            ).json()
+            event = partner.events.test([failing["id"]], "order.paid", data)
             [sent] = event["notifications"]
             failing_rx.wait(1)
             time.sleep(1.0)
-            assert notification(client, sent["id"])["status"] == "pending"
-        wait_status(client, sent["id"], "failed")
+            assert notification(partner, sent["id"])["status"] == "pending"
+        wait_status(partner, sent["id"], "failed")
 
 
 @contextmanager
@@ -133,11 +126,9 @@ def _holding_lock(database_url: str, webhook_id: str) -> Iterator[None]:
             run(f"SELECT pg_advisory_unlock(hashtext('{webhook_id}'))")
 
 
-def _post_in_background(
-    client: httpx.Client, path: str, payload: dict[str, Any]
-) -> Future[httpx.Response]:
+def _in_background(made: Callable[[], T]) -> Future[T]:
     pool = ThreadPoolExecutor(max_workers=1)
-    future = pool.submit(client.post, path, json=payload)
+    future = pool.submit(made)
     pool.shutdown(wait=False)
     return future
 

@@ -7,10 +7,10 @@ import json
 import time
 from typing import Any
 
-import httpx
 import pytest
+from tidings_client import ForbiddenError, NotFoundError, Tidings, ValidationError
 
-from tests.support.partner import create_webhook, publish
+from tests.support.partner import create_webhook, publish, tidings_at
 from tests.support.receiver import Receiver
 
 TYPES = {
@@ -22,10 +22,9 @@ TYPES = {
 
 
 @pytest.fixture
-def catalog(client: httpx.Client) -> None:
+def catalog(partner: Tidings) -> None:
     for name, category in TYPES.items():
-        created = client.post("/v1/event-types", json={"name": name, "category": category})
-        assert created.status_code == 201, created.text
+        partner.event_types.create(name, category=category)
 
 
 def _received_types(rx: Receiver, count: int) -> list[str]:
@@ -35,18 +34,18 @@ def _received_types(rx: Receiver, count: int) -> list[str]:
     return sorted(json.loads(r.body)["eventType"] for r in got)
 
 
-def _publish_all(client: httpx.Client) -> None:
+def _publish_all(partner: Tidings) -> None:
     for name in TYPES:
-        publish(client, name, {"n": 1})
+        publish(partner, name, {"n": 1})
 
 
 def test_a_category_without_event_types_takes_its_categorys_types(
-    client: httpx.Client, catalog: None
+    partner: Tidings, catalog: None
 ) -> None:
     with Receiver() as payments, Receiver() as everything:
-        create_webhook(client, payments.url, category="Payments")
-        create_webhook(client, everything.url)
-        _publish_all(client)
+        create_webhook(partner, payments.url, category="Payments")
+        create_webhook(partner, everything.url)
+        _publish_all(partner)
         assert _received_types(payments, 3) == [
             "payment.created",
             "payment.refund.failed",
@@ -55,10 +54,10 @@ def test_a_category_without_event_types_takes_its_categorys_types(
         assert _received_types(everything, 4) == sorted(TYPES)
 
 
-def test_patterns_match_a_prefix_of_whole_segments(client: httpx.Client, catalog: None) -> None:
+def test_patterns_match_a_prefix_of_whole_segments(partner: Tidings, catalog: None) -> None:
     with Receiver() as rx:
-        create_webhook(client, rx.url, eventTypes=["payment.*"])
-        _publish_all(client)
+        create_webhook(partner, rx.url, event_types=["payment.*"])
+        _publish_all(partner)
         assert _received_types(rx, 2) == ["payment.created", "payment.refund.failed"]
 
 
@@ -71,46 +70,39 @@ def test_patterns_match_a_prefix_of_whole_segments(client: httpx.Client, catalog
     ],
 )
 def test_event_types_must_exist_and_be_of_the_category(
-    client: httpx.Client, catalog: None, fields: dict[str, Any], field: str
+    partner: Tidings, catalog: None, fields: dict[str, Any], field: str
 ) -> None:
-    response = client.post("/v1/webhooks", json={"url": "https://example.com/hook", **fields})
-    assert response.status_code == 422, response.text
-    assert [d["field"] for d in response.json()["error"]["details"]] == [field]
+    with pytest.raises(ValidationError) as created:
+        partner.webhooks.create("https://example.com/hook", **fields)
+    assert [d["field"] for d in created.value.details] == [field]
     # The same rule on a change.
-    hook = create_webhook(client, "https://example.com/ok", eventTypes=["payment.created"])
-    patched = client.patch(f"/v1/webhooks/{hook['id']}", json=fields)
-    assert patched.status_code == 422
-    assert [d["field"] for d in patched.json()["error"]["details"]] == [field]
+    hook = create_webhook(partner, "https://example.com/ok", event_types=["payment.created"])
+    with pytest.raises(ValidationError) as patched:
+        partner.webhooks.update(hook["id"], **fields)
+    assert [d["field"] for d in patched.value.details] == [field]
 
 
 def test_a_category_limited_key_sees_and_changes_only_its_webhooks(
-    client: httpx.Client, catalog: None
+    partner: Tidings, catalog: None
 ) -> None:
-    payments = create_webhook(client, "https://example.com/p", category="Payments")
-    booking = create_webhook(client, "https://example.com/b", category="Booking")
-    plain = create_webhook(client, "https://example.com/any")
-    limited = client.post(
-        "/v1/api-keys",
-        json={
-            "type": "restricted",
-            "permissions": {"webhooks": "write"},
-            "categories": ["Booking"],
-        },
-    ).json()["key"]
-    with httpx.Client(base_url=str(client.base_url), headers={"X-Api-Key": limited}) as own:
-        assert [w["id"] for w in own.get("/v1/webhooks").json()["data"]] == [booking["id"]]
+    payments = create_webhook(partner, "https://example.com/p", category="Payments")
+    booking = create_webhook(partner, "https://example.com/b", category="Booking")
+    plain = create_webhook(partner, "https://example.com/any")
+    limited = partner.api_keys.create(
+        type="restricted", permissions={"webhooks": "write"}, categories=["Booking"]
+    )["key"]
+    with tidings_at(partner.base_url, limited) as own:
+        assert [w["id"] for w in own.webhooks.list()] == [booking["id"]]
         for other in (payments, plain):
-            assert own.get(f"/v1/webhooks/{other['id']}").status_code == 404
-            assert (
-                own.patch(f"/v1/webhooks/{other['id']}", json={"description": "x"}).status_code
-                == 404
-            )
-            assert own.delete(f"/v1/webhooks/{other['id']}").status_code == 404
-        assert (
-            own.patch(f"/v1/webhooks/{booking['id']}", json={"description": "x"}).status_code == 200
-        )
-        moved = own.patch(f"/v1/webhooks/{booking['id']}", json={"category": "Payments"})
-        assert moved.status_code == 403
-        outside = own.post("/v1/webhooks", json={"url": "https://example.com/new"})
-        assert outside.status_code == 403
-        assert outside.json()["error"]["details"][0]["field"] == "category"
+            with pytest.raises(NotFoundError):
+                own.webhooks.get(other["id"])
+            with pytest.raises(NotFoundError):
+                own.webhooks.update(other["id"], description="x")
+            with pytest.raises(NotFoundError):
+                own.webhooks.delete(other["id"])
+        assert own.webhooks.update(booking["id"], description="x")["description"] == "x"
+        with pytest.raises(ForbiddenError):
+            own.webhooks.update(booking["id"], category="Payments")
+        with pytest.raises(ForbiddenError) as outside:
+            own.webhooks.create("https://example.com/new")
+        assert outside.value.details[0]["field"] == "category"

@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from tidings_client import NotFoundError, Tidings, ValidationError
 
 from tests.support.clock import FakeClock
-from tests.support.partner import add_event_type, create_webhook, own_server, publish
+from tests.support.partner import add_event_type, create_webhook, own_partner, publish
 from tests.support.receiver import Received, Receiver
 from tidings.core.clock import MICROS, to_iso
 
@@ -27,10 +27,10 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def client(own_database: str, tmp_path: Path, clock: FakeClock) -> Iterator[httpx.Client]:
-    with own_server(own_database, tmp_path, clock=clock) as c:
-        add_event_type(c, "order.paid")
-        yield c
+def partner(own_database: str, tmp_path: Path, clock: FakeClock) -> Iterator[Tidings]:
+    with own_partner(own_database, tmp_path, clock=clock) as p:
+        add_event_type(p, "order.paid")
+        yield p
 
 
 @pytest.fixture
@@ -39,10 +39,10 @@ def rx() -> Iterator[Receiver]:
         yield receiver
 
 
-def _deliver(client: httpx.Client, rx: Receiver) -> Received:
+def _deliver(partner: Tidings, rx: Receiver) -> Received:
     """Publish one event and return the request the receiver got for it."""
     before = len(rx.requests)
-    publish(client, "order.paid", {"orderId": f"ord_{before}"})
+    publish(partner, "order.paid", {"orderId": f"ord_{before}"})
     return rx.wait(before + 1)[before]
 
 
@@ -60,25 +60,20 @@ def _with_signature(got: Received, signature: str) -> dict[str, str]:
     return {**got.headers, "webhook-signature": signature}
 
 
-def _roll(client: httpx.Client, hook_id: str, expires_in: Any) -> httpx.Response:
-    return client.post(f"/v1/webhooks/{hook_id}/secret/roll", json={"expiresIn": expires_in})
-
-
 def test_both_signatures_until_the_old_secret_expires(
-    client: httpx.Client, rx: Receiver, clock: FakeClock
+    partner: Tidings, rx: Receiver, clock: FakeClock
 ) -> None:
-    hook = create_webhook(client, rx.url)
+    hook = create_webhook(partner, rx.url)
     old = hook["secret"]
 
-    rolled = _roll(client, hook["id"], "1h")
-    assert rolled.status_code == 200, rolled.text
-    new = rolled.json()["secret"]
+    rolled = partner.webhooks.roll_secret(hook["id"], "1h")
+    new = rolled["secret"]
     assert new.startswith("whsec_") and new != old
-    assert rolled.json()["previousSecretExpiresAt"] == to_iso(clock.now() + 3600 * MICROS)
+    assert rolled["previousSecretExpiresAt"] == to_iso(clock.now() + 3600 * MICROS)
     # GET /secret shows the new secret from now on.
-    assert client.get(f"/v1/webhooks/{hook['id']}/secret").json()["secret"] == new
+    assert partner.webhooks.secret(hook["id"])["secret"] == new
 
-    got = _deliver(client, rx)
+    got = _deliver(partner, rx)
     first, second = _signatures(got)
     assert all(s.startswith("v1,") for s in (first, second))
     # Receivers verify with either secret, with the Standard Webhooks library...
@@ -94,25 +89,23 @@ def test_both_signatures_until_the_old_secret_expires(
 
     # A second before expiry both still sign.
     clock.advance(3599)
-    got = _deliver(client, rx)
+    got = _deliver(partner, rx)
     assert sorted(_signatures(got)) == sorted([_signed_by(new, got), _signed_by(old, got)])
 
     # Past the expiry only the new secret signs.
     clock.advance(2)
-    got = _deliver(client, rx)
+    got = _deliver(partner, rx)
     assert _signatures(got) == [_signed_by(new, got)]
     assert _signed_by(old, got) not in got.headers["webhook-signature"]
 
 
-def test_expires_now_switches_at_once(client: httpx.Client, rx: Receiver) -> None:
-    hook = create_webhook(client, rx.url)
+def test_expires_now_switches_at_once(partner: Tidings, rx: Receiver) -> None:
+    hook = create_webhook(partner, rx.url)
     old = hook["secret"]
-    rolled = _roll(client, hook["id"], "now")
-    assert rolled.status_code == 200, rolled.text
-    new = rolled.json()["secret"]
-    assert client.get(f"/v1/webhooks/{hook['id']}/secret").json()["secret"] == new
+    new = partner.webhooks.roll_secret(hook["id"], "now")["secret"]
+    assert partner.webhooks.secret(hook["id"])["secret"] == new
 
-    got = _deliver(client, rx)
+    got = _deliver(partner, rx)
     assert _signatures(got) == [_signed_by(new, got)]
     assert Webhook(new).verify(got.body, got.headers)
     with pytest.raises(WebhookVerificationError):
@@ -121,34 +114,30 @@ def test_expires_now_switches_at_once(client: httpx.Client, rx: Receiver) -> Non
 
 @pytest.mark.parametrize("expires_in", ["8d", "169h", 604801, "soon", -1])
 def test_expiry_beyond_7_days_or_invalid_is_refused(
-    client: httpx.Client, rx: Receiver, expires_in: Any
+    partner: Tidings, rx: Receiver, expires_in: Any
 ) -> None:
-    hook = create_webhook(client, rx.url)
-    refused = _roll(client, hook["id"], expires_in)
-    assert refused.status_code == 422, refused.text
-    error = refused.json()["error"]
-    assert [d["field"] for d in error["details"]] == ["expiresIn"]
+    hook = create_webhook(partner, rx.url)
+    with pytest.raises(ValidationError) as refused:
+        partner.webhooks.roll_secret(hook["id"], expires_in)
+    assert [d["field"] for d in refused.value.details] == ["expiresIn"]
     # Nothing changed.
-    assert client.get(f"/v1/webhooks/{hook['id']}/secret").json()["secret"] == hook["secret"]
+    assert partner.webhooks.secret(hook["id"])["secret"] == hook["secret"]
 
 
-def test_seven_days_is_the_longest_window(
-    client: httpx.Client, rx: Receiver, clock: FakeClock
-) -> None:
-    hook = create_webhook(client, rx.url)
-    rolled = _roll(client, hook["id"], "7d")
-    assert rolled.status_code == 200, rolled.text
-    new = rolled.json()["secret"]
+def test_seven_days_is_the_longest_window(partner: Tidings, rx: Receiver, clock: FakeClock) -> None:
+    hook = create_webhook(partner, rx.url)
+    new = partner.webhooks.roll_secret(hook["id"], "7d")["secret"]
     clock.advance(7 * 86400 - 1)
-    got = _deliver(client, rx)
+    got = _deliver(partner, rx)
     assert len(_signatures(got)) == 2
     clock.advance(2)
-    got = _deliver(client, rx)
+    got = _deliver(partner, rx)
     assert _signatures(got) == [_signed_by(new, got)]
 
 
-def test_roll_of_an_unknown_webhook_is_404(client: httpx.Client) -> None:
-    assert _roll(client, "wh_nope", "1h").status_code == 404
+def test_roll_of_an_unknown_webhook_is_404(partner: Tidings) -> None:
+    with pytest.raises(NotFoundError):
+        partner.webhooks.roll_secret("wh_nope", "1h")
 
 
 def _hex_keyed_by(got: Received, secrets: list[str]) -> int:
@@ -163,34 +152,34 @@ def _hex_keyed_by(got: Received, secrets: list[str]) -> int:
     return matches[0]
 
 
-def test_hex_signature_during_a_roll(client: httpx.Client, rx: Receiver, clock: FakeClock) -> None:
+def test_hex_signature_during_a_roll(partner: Tidings, rx: Receiver, clock: FakeClock) -> None:
     """The hex scheme has room for one signature: the old secret keeps signing until it
     expires, so a receiver that has not switched yet loses nothing; then the new one signs."""
-    hook = create_webhook(client, rx.url, signatureScheme="hmac-sha256-hex")
+    hook = create_webhook(partner, rx.url, signature_scheme="hmac-sha256-hex")
     old = hook["secret"]
-    new = _roll(client, hook["id"], "1h").json()["secret"]
-    got = _deliver(client, rx)
+    new = partner.webhooks.roll_secret(hook["id"], "1h")["secret"]
+    got = _deliver(partner, rx)
     assert _hex_keyed_by(got, [old, new]) == 0
     assert len(_signatures(got)) == 2  # webhook-signature still carries both
     clock.advance(3601)
-    got = _deliver(client, rx)
+    got = _deliver(partner, rx)
     assert _hex_keyed_by(got, [old, new]) == 1
 
 
 def test_hex_signature_never_goes_back_to_an_older_secret(
-    client: httpx.Client, rx: Receiver, clock: FakeClock
+    partner: Tidings, rx: Receiver, clock: FakeClock
 ) -> None:
     """Two rolls whose windows overlap: s0 → s1 (s0 kept 2 h), then s1 → s2 (s1 kept 1 h).
     Whichever secret signs, the hex header must move forward only: a receiver that has
     switched to a newer secret must never be handed an older one again."""
-    hook = create_webhook(client, rx.url, signatureScheme="hmac-sha256-hex")
+    hook = create_webhook(partner, rx.url, signature_scheme="hmac-sha256-hex")
     s0 = hook["secret"]
-    s1 = _roll(client, hook["id"], "2h").json()["secret"]
-    s2 = _roll(client, hook["id"], "1h").json()["secret"]
+    s1 = partner.webhooks.roll_secret(hook["id"], "2h")["secret"]
+    s2 = partner.webhooks.roll_secret(hook["id"], "1h")["secret"]
     secrets = [s0, s1, s2]
-    keyed = [_hex_keyed_by(_deliver(client, rx), secrets)]
+    keyed = [_hex_keyed_by(_deliver(partner, rx), secrets)]
     for step in (3601, 3600):  # past s1's expiry, then past s0's
         clock.advance(step)
-        keyed.append(_hex_keyed_by(_deliver(client, rx), secrets))
+        keyed.append(_hex_keyed_by(_deliver(partner, rx), secrets))
     assert keyed == sorted(keyed), f"hex signature keyed by s{keyed}"
     assert keyed[-1] == 2

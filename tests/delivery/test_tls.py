@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
 import pytest
+from tidings_client import Tidings
 
 from tests.support.partner import create_webhook, publish, wait_status
 from tests.support.receiver import Receiver
@@ -22,12 +22,12 @@ def tls() -> Iterator[Receiver]:
 
 
 def test_self_signed_certificate_is_refused_by_default(
-    client: httpx.Client, event_type: str, tls: Receiver
+    partner: Tidings, event_type: str, tls: Receiver
 ) -> None:
-    hook = create_webhook(client, tls.url, retrySchedule=[])
+    hook = create_webhook(partner, tls.url, retry_schedule=[])
     assert hook["sslVerificationDisabled"] is False
-    notification_id = publish(client, event_type, PAYMENT)["notifications"][0]["id"]
-    failed = wait_status(client, notification_id, "failed")
+    notification_id = publish(partner, event_type, PAYMENT)["notifications"][0]["id"]
+    failed = wait_status(partner, notification_id, "failed")
     [attempt] = failed["attempts"]
     assert attempt["statusCode"] is None
     assert "certificate" in attempt["error"].lower()
@@ -35,32 +35,32 @@ def test_self_signed_certificate_is_refused_by_default(
 
 
 def test_ssl_verification_disabled_accepts_it(
-    client: httpx.Client, event_type: str, tls: Receiver
+    partner: Tidings, event_type: str, tls: Receiver
 ) -> None:
-    hook = create_webhook(client, tls.url, sslVerificationDisabled=True)
+    hook = create_webhook(partner, tls.url, ssl_verification_disabled=True)
     assert hook["sslVerificationDisabled"] is True
-    notification_id = publish(client, event_type, PAYMENT)["notifications"][0]["id"]
-    done = wait_status(client, notification_id, "succeeded")
+    notification_id = publish(partner, event_type, PAYMENT)["notifications"][0]["id"]
+    done = wait_status(partner, notification_id, "succeeded")
     assert [a["statusCode"] for a in done["attempts"]] == [200]
     [got] = tls.wait(1)
     assert got.headers["webhook-id"] == notification_id
 
 
 def test_the_flag_can_be_turned_on_and_off(
-    client: httpx.Client, event_type: str, tls: Receiver
+    partner: Tidings, event_type: str, tls: Receiver
 ) -> None:
-    hook = create_webhook(client, tls.url, retrySchedule=[])
-    refused = publish(client, event_type, PAYMENT)["notifications"][0]["id"]
-    wait_status(client, refused, "failed")
+    hook = create_webhook(partner, tls.url, retry_schedule=[])
+    refused = publish(partner, event_type, PAYMENT)["notifications"][0]["id"]
+    wait_status(partner, refused, "failed")
 
-    patched = client.patch(f"/v1/webhooks/{hook['id']}", json={"sslVerificationDisabled": True})
-    assert patched.json()["sslVerificationDisabled"] is True
-    accepted = publish(client, event_type, PAYMENT)["notifications"][0]["id"]
-    wait_status(client, accepted, "succeeded")
+    patched = partner.webhooks.update(hook["id"], ssl_verification_disabled=True)
+    assert patched["sslVerificationDisabled"] is True
+    accepted = publish(partner, event_type, PAYMENT)["notifications"][0]["id"]
+    wait_status(partner, accepted, "succeeded")
     assert [r.headers["webhook-id"] for r in tls.wait(1)] == [accepted]
 
-    client.patch(f"/v1/webhooks/{hook['id']}", json={"sslVerificationDisabled": False})
-    refused_again = publish(client, event_type, PAYMENT)["notifications"][0]["id"]
-    failed = wait_status(client, refused_again, "failed")
+    partner.webhooks.update(hook["id"], ssl_verification_disabled=False)
+    refused_again = publish(partner, event_type, PAYMENT)["notifications"][0]["id"]
+    failed = wait_status(partner, refused_again, "failed")
     assert "certificate" in failed["attempts"][0]["error"].lower()
     assert len(tls.requests) == 1

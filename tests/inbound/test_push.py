@@ -17,22 +17,25 @@ from typing import Any
 import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
+from tidings_client import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    Tidings,
+    ValidationError,
+)
 
 from tests.support.clock import FakeClock
 from tests.support.databases import make_settings
-from tests.support.partner import add_event_type, create_webhook, open_account
+from tests.support.partner import add_event_type, create_webhook, open_partner, tidings_at
 from tests.support.receiver import Receiver
 from tests.support.server import RunningServer
 
 PAYMENT = {"paymentId": "pay_1", "status": "completed"}
 
 
-def _source(client: httpx.Client, event_type: str, **fields: Any) -> dict[str, Any]:
-    response = client.post(
-        "/v1/sources", json={"name": "Partner push", "eventType": event_type, **fields}
-    )
-    assert response.status_code == 201, response.text
-    return dict(response.json())
+def _source(partner: Tidings, event_type: str, **fields: Any) -> dict[str, Any]:
+    return dict(partner.sources.create("Partner push", event_type, **fields))
 
 
 def _push(
@@ -44,8 +47,8 @@ def _push(
     )
 
 
-def _events(client: httpx.Client) -> list[dict[str, Any]]:
-    return list(client.get("/v1/events").json()["data"])
+def _events(partner: Tidings) -> list[dict[str, Any]]:
+    return list(partner.events.list())
 
 
 def _error_message(response: httpx.Response) -> str:
@@ -55,26 +58,26 @@ def _error_message(response: httpx.Response) -> str:
 # --- api-key sources ------------------------------------------------------------------------
 
 
-def test_create_shows_the_url_and_key_once(client: httpx.Client, event_type: str) -> None:
-    source = _source(client, event_type)
+def test_create_shows_the_url_and_key_once(partner: Tidings, event_type: str) -> None:
+    source = _source(partner, event_type)
     assert source["id"].startswith("src_")
     assert source["url"].endswith(f"/in/{source['id']}")
     assert source["authType"] == "api-key"
     key = source["key"]
     assert key.startswith("whk_") and len(key) > 30
-    shown = client.get(f"/v1/sources/{source['id']}").json()
+    shown = partner.sources.get(source["id"])
     assert shown["key"] == "****" + key[-4:]
-    listed = client.get("/v1/sources").json()["data"]
+    listed = partner.sources.list()
     assert [s["key"] for s in listed if s["id"] == source["id"]] == ["****" + key[-4:]]
 
 
 @pytest.mark.parametrize("how", ["x-api-key", "bearer"])
 def test_a_push_becomes_an_event_delivered_to_a_webhook(
-    server: RunningServer, client: httpx.Client, event_type: str, how: str
+    server: RunningServer, partner: Tidings, event_type: str, how: str
 ) -> None:
     with Receiver() as rx:
-        hook = create_webhook(client, rx.url, eventTypes=[event_type])
-        source = _source(client, event_type)
+        hook = create_webhook(partner, rx.url, event_types=[event_type])
+        source = _source(partner, event_type)
         header = (
             {"X-Api-Key": source["key"]}
             if how == "x-api-key"
@@ -85,11 +88,11 @@ def test_a_push_becomes_an_event_delivered_to_a_webhook(
         event_id = answer.json()["eventId"]
         assert event_id.startswith("evt_")
         [got] = rx.wait(1)
-    secret = client.get(f"/v1/webhooks/{hook['id']}/secret").json()["secret"]
+    secret = partner.webhooks.secret(hook["id"])["secret"]
     delivered = Webhook(secret).verify(got.body, got.headers)
     assert delivered["eventData"] == PAYMENT
     assert delivered["eventType"] == event_type
-    event = client.get(f"/v1/events/{event_id}").json()
+    event = partner.events.get(event_id)
     assert event["sourceId"] == source["id"]
     assert event["eventData"] == PAYMENT
     assert [n["webhookId"] for n in event["notifications"]] == [hook["id"]]
@@ -106,33 +109,32 @@ def test_a_push_becomes_an_event_delivered_to_a_webhook(
     ids=["none", "wrong-key", "wrong-bearer", "wrong-scheme"],
 )
 def test_a_push_that_does_not_authenticate_stores_nothing(
-    server: RunningServer, client: httpx.Client, event_type: str, headers: dict[str, str]
+    server: RunningServer, partner: Tidings, event_type: str, headers: dict[str, str]
 ) -> None:
-    source = _source(client, event_type)
-    before = _events(client)
+    source = _source(partner, event_type)
+    before = _events(partner)
     answer = _push(server.base_url, source, json.dumps(PAYMENT).encode(), headers)
     assert answer.status_code == 401
     assert answer.json()["error"]["type"] == "authentication_error"
-    assert _events(client) == before
+    assert _events(partner) == before
     # ... but its request is in the account's log, with no event and no key in it.
-    [logged] = client.get("/v1/logs", params={"path": f"/in/{source['id']}"}).json()["data"]
+    [logged] = partner.logs.list(path=f"/in/{source['id']}")
     assert logged["statusCode"] == 401 and logged["eventIds"] == []
-    detail = client.get(f"/v1/logs/{logged['id']}").json()
+    detail = partner.logs.get(logged["id"])
     assert "whk_wrong" not in json.dumps(detail)
 
 
 def test_unknown_and_disabled_sources_answer_404(
-    server: RunningServer, client: httpx.Client, event_type: str
+    server: RunningServer, partner: Tidings, event_type: str
 ) -> None:
-    source = _source(client, event_type)
+    source = _source(partner, event_type)
     key = {"X-Api-Key": source["key"]}
     body = json.dumps(PAYMENT).encode()
     unknown = {**source, "url": source["url"].replace(source["id"], "src_nothere")}
     assert _push(server.base_url, unknown, body, key).status_code == 404
-    disabled = client.post(f"/v1/sources/{source['id']}/disable")
-    assert disabled.json()["status"] == "Disabled"
+    assert partner.sources.disable(source["id"])["status"] == "Disabled"
     assert _push(server.base_url, source, body, key).status_code == 404
-    client.post(f"/v1/sources/{source['id']}/enable")
+    assert partner.sources.enable(source["id"])["status"] == "Active"
     assert _push(server.base_url, source, body, key).status_code == 202
 
 
@@ -148,14 +150,14 @@ def test_unknown_and_disabled_sources_answer_404(
 )
 def test_bodies_a_push_may_not_have(
     server: RunningServer,
-    client: httpx.Client,
+    partner: Tidings,
     event_type: str,
     body: bytes,
     content_type: str,
     status: int,
 ) -> None:
-    source = _source(client, event_type)
-    before = _events(client)
+    source = _source(partner, event_type)
+    before = _events(partner)
     answer = httpx.post(
         source["url"],
         content=body,
@@ -163,15 +165,15 @@ def test_bodies_a_push_may_not_have(
     )
     assert answer.status_code == status, answer.text
     assert answer.json()["error"]["message"]
-    assert _events(client) == before
+    assert _events(partner) == before
 
 
 def test_a_repeated_idempotency_key_returns_the_first_event(
-    server: RunningServer, client: httpx.Client, event_type: str
+    server: RunningServer, partner: Tidings, event_type: str
 ) -> None:
     with Receiver() as rx:
-        create_webhook(client, rx.url, eventTypes=[event_type])
-        source = _source(client, event_type)
+        create_webhook(partner, rx.url, event_types=[event_type])
+        source = _source(partner, event_type)
         headers = {"X-Api-Key": source["key"], "Idempotency-Key": "partner-42"}
         first = _push(server.base_url, source, json.dumps(PAYMENT).encode(), headers)
         again = _push(server.base_url, source, json.dumps(PAYMENT).encode(), headers)
@@ -180,14 +182,14 @@ def test_a_repeated_idempotency_key_returns_the_first_event(
         rx.wait(1)
         time.sleep(0.5)
         assert len(rx.requests) == 1
-    assert [e["id"] for e in _events(client)] == [first.json()["eventId"]]
+    assert [e["id"] for e in _events(partner)] == [first.json()["eventId"]]
 
 
 def test_the_event_type_pointer_picks_the_type_or_falls_back(
-    server: RunningServer, client: httpx.Client, event_type: str
+    server: RunningServer, partner: Tidings, event_type: str
 ) -> None:
-    add_event_type(client, "booking.created")
-    source = _source(client, event_type, eventTypePointer="/kind")
+    add_event_type(partner, "booking.created")
+    source = _source(partner, event_type, event_type_pointer="/kind")
     key = {"X-Api-Key": source["key"]}
     named = {**PAYMENT, "kind": "booking.created"}
     unnamed = {**PAYMENT, "kind": "no.such.type"}
@@ -195,14 +197,14 @@ def test_the_event_type_pointer_picks_the_type_or_falls_back(
     for data in (named, unnamed, PAYMENT):
         answer = _push(server.base_url, source, json.dumps(data).encode(), key)
         assert answer.status_code == 202, answer.text
-        made.append(client.get(f"/v1/events/{answer.json()['eventId']}").json()["eventType"])
+        made.append(partner.events.get(answer.json()["eventId"])["eventType"])
     assert made == ["booking.created", event_type, event_type]
 
 
 def test_a_push_that_does_not_fit_the_schema_is_refused(
-    server: RunningServer, client: httpx.Client, event_type: str
+    server: RunningServer, partner: Tidings, event_type: str
 ) -> None:
-    source = _source(client, event_type)
+    source = _source(partner, event_type)
     answer = _push(
         server.base_url,
         source,
@@ -214,20 +216,20 @@ def test_a_push_that_does_not_fit_the_schema_is_refused(
 
 
 def test_each_push_is_in_the_log_linked_to_its_event(
-    server: RunningServer, client: httpx.Client, event_type: str
+    server: RunningServer, partner: Tidings, event_type: str
 ) -> None:
-    source = _source(client, event_type)
+    source = _source(partner, event_type)
     answer = _push(
         server.base_url, source, json.dumps(PAYMENT).encode(), {"X-Api-Key": source["key"]}
     )
     event_id = answer.json()["eventId"]
-    [logged] = client.get("/v1/logs", params={"path": f"/in/{source['id']}"}).json()["data"]
+    [logged] = partner.logs.list(path=f"/in/{source['id']}")
     assert logged["type"] == "normal"
     assert logged["statusCode"] == 202
     assert logged["eventIds"] == [event_id]
-    detail = client.get(f"/v1/logs/{logged['id']}").json()
+    detail = partner.logs.get(logged["id"])
     assert source["key"] not in json.dumps(detail)
-    assert client.get(f"/v1/events/{event_id}").json()["request"]["id"] == logged["id"]
+    assert partner.events.get(event_id)["request"]["id"] == logged["id"]
 
 
 # --- basic sources --------------------------------------------------------------------------
@@ -239,13 +241,13 @@ def _basic(username: str, password: str) -> dict[str, str]:
 
 
 def test_basic_source_checks_the_password_and_never_shows_it(
-    server: RunningServer, client: httpx.Client, event_type: str
+    server: RunningServer, partner: Tidings, event_type: str
 ) -> None:
     source = _source(
-        client, event_type, authType="basic", username="partner", password="correct horse"
+        partner, event_type, auth_type="basic", username="partner", password="correct horse"
     )
     assert source["password"] == "****" and source["key"] is None and source["secret"] is None
-    assert "correct horse" not in client.get(f"/v1/sources/{source['id']}").text
+    assert "correct horse" not in json.dumps(partner.sources.get(source["id"]))
     body = json.dumps(PAYMENT).encode()
     assert (
         _push(server.base_url, source, body, _basic("partner", "correct horse")).status_code == 202
@@ -254,8 +256,7 @@ def test_basic_source_checks_the_password_and_never_shows_it(
     assert wrong.status_code == 401
     assert _push(server.base_url, source, body, _basic("other", "correct horse")).status_code == 401
     # The account changes the password with PATCH; the old one stops at once.
-    changed = client.patch(f"/v1/sources/{source['id']}", json={"password": "battery staple"})
-    assert changed.status_code == 200, changed.text
+    assert partner.sources.update(source["id"], password="battery staple")["password"] == "****"
     assert (
         _push(server.base_url, source, body, _basic("partner", "correct horse")).status_code == 401
     )
@@ -263,8 +264,8 @@ def test_basic_source_checks_the_password_and_never_shows_it(
         _push(server.base_url, source, body, _basic("partner", "battery staple")).status_code == 202
     )
     # A basic source has no key to roll.
-    rolled = client.post(f"/v1/sources/{source['id']}/roll-key", json={"expiresIn": "now"})
-    assert rolled.status_code == 409
+    with pytest.raises(ConflictError):
+        partner.sources.roll_key(source["id"], "now")
 
 
 @pytest.mark.parametrize(
@@ -282,26 +283,25 @@ def test_basic_source_checks_the_password_and_never_shows_it(
     ],
 )
 def test_create_refuses_what_does_not_fit(
-    client: httpx.Client, event_type: str, fields: dict[str, Any], field: str
+    partner: Tidings, event_type: str, fields: dict[str, Any], field: str
 ) -> None:
-    response = client.post(
-        "/v1/sources", json={"name": "Partner", "eventType": event_type, **fields}
-    )
-    assert response.status_code == 422, response.text
-    assert field in [d["field"] for d in response.json()["error"]["details"]]
+    body = {"name": "Partner", "eventType": event_type, **fields}
+    with pytest.raises(ValidationError) as refused:
+        partner.sources.create(body.pop("name"), body.pop("eventType"), **body)
+    assert field in [d["field"] for d in refused.value.details]
 
 
 # --- hmac sources ---------------------------------------------------------------------------
 
 
 def test_standard_webhooks_signed_pushes(
-    server: RunningServer, client: httpx.Client, event_type: str
+    server: RunningServer, partner: Tidings, event_type: str
 ) -> None:
-    source = _source(client, event_type, authType="hmac")
+    source = _source(partner, event_type, auth_type="hmac")
     assert source["signatureScheme"] == "standard"
     secret = source["secret"]
     assert secret.startswith("whsec_")
-    assert client.get(f"/v1/sources/{source['id']}").json()["secret"] == "****" + secret[-4:]
+    assert partner.sources.get(source["id"])["secret"] == "****" + secret[-4:]
     signer = Webhook(secret)
     body = json.dumps(PAYMENT)
 
@@ -330,11 +330,11 @@ def test_standard_webhooks_signed_pushes(
     )
     missing = _push(server.base_url, source, body.encode(), {})
     assert missing.status_code == 401
-    assert len(_events(client)) == 1
+    assert len(_events(partner)) == 1
 
 
-def test_hex_signed_pushes(server: RunningServer, client: httpx.Client, event_type: str) -> None:
-    source = _source(client, event_type, authType="hmac", signatureScheme="hmac-sha256-hex")
+def test_hex_signed_pushes(server: RunningServer, partner: Tidings, event_type: str) -> None:
+    source = _source(partner, event_type, auth_type="hmac", signature_scheme="hmac-sha256-hex")
     body = json.dumps(PAYMENT).encode()
     signature = hmac.new(source["secret"].encode(), body, hashlib.sha256).hexdigest()
     ok = _push(server.base_url, source, body, {"X-Tidings-Signature": signature})
@@ -358,20 +358,15 @@ def test_a_rolled_key_keeps_working_until_its_expiry(
     clocked: tuple[RunningServer, FakeClock], auth_type: str
 ) -> None:
     running, clock = clocked
-    with open_account(running) as client:
-        add_event_type(client, "order.paid")
-        source = _source(client, "order.paid", authType=auth_type)
+    with open_partner(running) as partner:
+        add_event_type(partner, "order.paid")
+        source = _source(partner, "order.paid", auth_type=auth_type)
         old = source["key"] or source["secret"]
-        rolled = client.post(f"/v1/sources/{source['id']}/roll-key", json={"expiresIn": "1h"})
-        assert rolled.status_code == 200, rolled.text
-        new = rolled.json()["key"] or rolled.json()["secret"]
+        rolled = partner.sources.roll_key(source["id"], "1h")
+        new = rolled["key"] or rolled["secret"]
         assert new != old and new[:4] == old[:4]
-        assert (
-            client.get(f"/v1/sources/{source['id']}").json()[
-                "key" if auth_type == "api-key" else "secret"
-            ]
-            == "****" + new[-4:]
-        )
+        shown = partner.sources.get(source["id"])
+        assert shown["key" if auth_type == "api-key" else "secret"] == "****" + new[-4:]
 
         def works(credential: str) -> bool:
             body = json.dumps({"n": 1}).encode()
@@ -395,8 +390,8 @@ def test_a_rolled_key_keeps_working_until_its_expiry(
         clock.advance(2)
         assert not works(old) and works(new)
         # "now": the previous one stops at once.
-        again = client.post(f"/v1/sources/{source['id']}/roll-key", json={"expiresIn": "now"})
-        newest = again.json()["key"] or again.json()["secret"]
+        again = partner.sources.roll_key(source["id"], "now")
+        newest = again["key"] or again["secret"]
         assert not works(new) and works(newest)
 
 
@@ -404,25 +399,20 @@ def test_a_rolled_key_keeps_working_until_its_expiry(
 
 
 def test_a_category_limited_key_sees_only_its_categories_sources(
-    client: httpx.Client, event_type: str
+    partner: Tidings, event_type: str
 ) -> None:
-    client.post("/v1/event-types", json={"name": "booking.created", "category": "Booking"})
-    payments = _source(client, event_type, category="Payments")
-    booking = _source(client, "booking.created", category="Booking")
-    limited = client.post(
-        "/v1/api-keys",
-        json={
-            "type": "restricted",
-            "permissions": {"sources": "write"},
-            "categories": ["Booking"],
-        },
-    ).json()["key"]
-    with httpx.Client(base_url=str(client.base_url), headers={"X-Api-Key": limited}) as own:
-        assert [s["id"] for s in own.get("/v1/sources").json()["data"]] == [booking["id"]]
-        assert own.get(f"/v1/sources/{payments['id']}").status_code == 404
-        assert own.delete(f"/v1/sources/{payments['id']}").status_code == 404
-        outside = own.post(
-            "/v1/sources", json={"name": "x", "eventType": event_type, "category": "Payments"}
-        )
-        assert outside.status_code == 403
-        assert outside.json()["error"]["details"][0]["field"] == "category"
+    partner.event_types.create("booking.created", category="Booking")
+    payments = _source(partner, event_type, category="Payments")
+    booking = _source(partner, "booking.created", category="Booking")
+    limited = partner.api_keys.create(
+        type="restricted", permissions={"sources": "write"}, categories=["Booking"]
+    )["key"]
+    with tidings_at(partner.base_url, limited) as own:
+        assert [s["id"] for s in own.sources.list()] == [booking["id"]]
+        with pytest.raises(NotFoundError):
+            own.sources.get(payments["id"])
+        with pytest.raises(NotFoundError):
+            own.sources.delete(payments["id"])
+        with pytest.raises(ForbiddenError) as outside:
+            own.sources.create("x", event_type, category="Payments")
+        assert outside.value.details[0]["field"] == "category"

@@ -9,7 +9,7 @@ from tests.pulls.feed import Feed
 from tests.pulls.test_pulls import create_pull, run
 from tests.security.test_secrets_at_rest import _dump
 from tests.support.databases import make_settings
-from tests.support.partner import open_account
+from tests.support.partner import open_partner
 from tests.support.processes import tidings
 from tests.support.server import RunningServer
 
@@ -21,10 +21,10 @@ def test_the_password_is_sealed_and_survives_rotation(tmp_path: Path) -> None:
     settings = make_settings(f"sqlite:///{data_dir / 'tidings.db'}", data_dir)
     with (
         RunningServer(settings) as server,
-        open_account(server, event_types=["booking.created"]) as client,
+        open_partner(server, event_types=["booking.created"]) as partner,
         Feed([{"bookingId": "b1"}], password=PASSWORD) as feed,
     ):
-        pull = create_pull(client, feed, "booking.created", idPointer="/bookingId")
+        pull = create_pull(partner, feed, "booking.created", idPointer="/bookingId")
         assert PASSWORD not in str(pull) and pull["password"] == "****"
         url = server.settings.resolved_database_url()
         before = _dump(url)
@@ -37,7 +37,7 @@ def test_the_password_is_sealed_and_survives_rotation(tmp_path: Path) -> None:
         sealed = [line for line in after.splitlines() if pull["id"] in line and "enc:v1:" in line]
         assert sealed and not set(sealed) & set(before.splitlines())
         # The running server opens the password sealed under the new key.
-        outcome = run(client, pull["id"])
+        outcome = run(partner, pull["id"])
         assert outcome["status"] == "succeeded", outcome
         assert outcome["recordsNew"] == 1
-        assert feed.password not in str(client.get(f"/v1/logs/{outcome['logId']}").json())
+        assert feed.password not in str(partner.logs.get(outcome["logId"]))

@@ -11,7 +11,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from tests.pulls.feed import Feed
-from tests.support.partner import create_webhook, error_fields
+from tests.support.partner import Partner, create_webhook, error_fields, tidings_for
 from tests.support.processes import query
 from tests.support.receiver import Receiver
 from tests.support.server import RunningServer
@@ -67,16 +67,18 @@ def pull_body(feed: Feed, event_type: str, **fields: Any) -> dict[str, Any]:
     }
 
 
-def create_pull(client: httpx.Client, feed: Feed, event_type: str, **fields: Any) -> dict[str, Any]:
-    response = client.post("/v1/pulls", json=pull_body(feed, event_type, **fields))
-    assert response.status_code == 201, response.text
-    return dict(response.json())
+def create_pull(client: Partner, feed: Feed, event_type: str, **fields: Any) -> dict[str, Any]:
+    """A pull of ``feed`` made through the Python client, with ``pull_body``'s fields (``None``:
+    left out, which the API takes as null)."""
+    body = pull_body(feed, event_type, **fields)
+    name, url = body.pop("name"), body.pop("url")
+    del body["eventType"]
+    return dict(tidings_for(client).pulls.create(name, url, event_type, **body))
 
 
-def run(client: httpx.Client, pull_id: str) -> dict[str, Any]:
-    response = client.post(f"/v1/pulls/{pull_id}/run")
-    assert response.status_code == 200, response.text
-    return dict(response.json())
+def run(client: Partner, pull_id: str) -> dict[str, Any]:
+    """Run the pull now; the run record."""
+    return dict(tidings_for(client).pulls.run(pull_id))
 
 
 # --- what a pull is -----------------------------------------------------------------------

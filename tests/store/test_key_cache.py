@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from tidings_client import UnauthorizedError
 
 from tests.support.databases import fresh_database, make_settings
-from tests.support.partner import client_with_key, eventually, open_account
+from tests.support.partner import eventually, open_partner, tidings_at
 from tests.support.server import RunningServer
 from tidings.core.ttl_cache import TtlCache
 from tidings.runtime import key_cache, route_cache
@@ -45,14 +45,21 @@ def two_servers(
         yield first, second
 
 
-def _status_on(server: RunningServer, key: str) -> int:
-    return httpx.get(f"{server.base_url}/v1/webhooks", headers={"X-Api-Key": key}).status_code
+def _accepted_on(server: RunningServer, key: str) -> bool:
+    """Whether ``server`` takes ``key``: it answers a call made with it, or refuses the key
+    (401); any other answer fails the test."""
+    with tidings_at(server.base_url, key) as holder:
+        try:
+            holder.webhooks.list().first()
+        except UnauthorizedError:
+            return False
+    return True
 
 
 def _until_refused(server: RunningServer, key: str) -> None:
     """The key is refused on ``server`` well before its cache entry could run out."""
     eventually(
-        lambda: _status_on(server, key) == 401,
+        lambda: not _accepted_on(server, key),
         ANNOUNCED_WITHIN,
         "the key refused on the other server",
     )
@@ -62,44 +69,43 @@ def test_a_revoke_on_one_server_stops_the_key_on_the_other_at_once(
     two_servers: tuple[RunningServer, RunningServer],
 ) -> None:
     first, second = two_servers
-    with open_account(first) as client:
-        made = client.post("/v1/api-keys", json={"name": "doomed"})
-        assert made.status_code == 201, made.text
-        key, key_id = made.json()["key"], made.json()["id"]
+    with open_partner(first) as partner:
+        made = partner.api_keys.create("doomed")
+        key, key_id = made["key"], made["id"]
         # The second server has just authenticated it: it holds the key in its cache.
-        assert _status_on(second, key) == 200
-        assert client.delete(f"/v1/api-keys/{key_id}").status_code == 204
+        assert _accepted_on(second, key)
+        partner.api_keys.revoke(key_id)
         # Well before the cache's minute: the change was announced, not waited out.
         _until_refused(second, key)
-        assert _status_on(first, key) == 401
+        assert not _accepted_on(first, key)
 
 
 def test_a_roll_now_stops_the_old_key_on_the_other_server_at_once(
     two_servers: tuple[RunningServer, RunningServer],
 ) -> None:
     first, second = two_servers
-    with open_account(first) as client:
-        made = client.post("/v1/api-keys", json={"name": "rolled"})
-        key, key_id = made.json()["key"], made.json()["id"]
-        assert _status_on(second, key) == 200
-        rolled = client.post(f"/v1/api-keys/{key_id}/roll", json={"expiresIn": "now"})
-        assert rolled.status_code == 201, rolled.text
+    with open_partner(first) as partner:
+        made = partner.api_keys.create("rolled")
+        key, key_id = made["key"], made["id"]
+        assert _accepted_on(second, key)
+        rolled = partner.api_keys.roll(key_id, "now")
         _until_refused(second, key)
-        assert _status_on(second, rolled.json()["key"]) == 200
+        assert _accepted_on(second, rolled["key"])
 
 
 def test_a_deleted_account_s_keys_stop_on_the_other_server_at_once(
     two_servers: tuple[RunningServer, RunningServer],
 ) -> None:
     first, second = two_servers
-    with open_account(first) as client:
-        key = str(client.headers["X-Api-Key"])
-        assert _status_on(second, key) == 200
-        operator = {"Authorization": f"Bearer {first.operator_key}"}
+    with (
+        open_partner(first) as partner,
+        tidings_at(first.base_url, first.operator_key) as operator,
+    ):
+        key = partner.api_key
+        assert _accepted_on(second, key)
         # The database is this test's own: its newest account is the one just opened.
-        listed = httpx.get(f"{first.base_url}/v1/accounts", headers=operator).json()["data"]
-        deleted = httpx.delete(f"{first.base_url}/v1/accounts/{listed[0]['id']}", headers=operator)
-        assert deleted.status_code == 204
+        newest = operator.accounts.list().first()
+        operator.accounts.delete(newest["id"])
         _until_refused(second, key)
 
 
@@ -108,25 +114,20 @@ def test_a_webhook_made_on_one_server_gets_the_next_event_published_on_the_other
 ) -> None:
     # Where events go is cached too (api/route_cache.py), and announced the same way.
     first, second = two_servers
-    with open_account(first) as on_first:
-        key = str(on_first.headers["X-Api-Key"])
-        assert on_first.post("/v1/event-types", json={"name": "order.paid"}).status_code == 201
-        with client_with_key(second.base_url, key) as on_second:
-            event = {"eventType": "order.paid", "eventData": {}}
+    with (
+        open_partner(first, event_types=["order.paid"]) as on_first,
+        tidings_at(second.base_url, on_first.api_key) as on_second,
+    ):
 
-            def routed() -> list[str]:
-                published = on_second.post("/v1/events", json=event)
-                assert published.status_code == 202, published.text
-                return [n["webhookId"] for n in published.json()["notifications"]]
+        def routed() -> list[str]:
+            published = on_second.events.publish("order.paid", {})
+            return [n["webhookId"] for n in published["notifications"]]
 
-            assert routed() == []
+        assert routed() == []
 
-            hook = on_first.post("/v1/webhooks", json={"url": "https://example.com/hook"})
-            assert hook.status_code == 201
-            # The NOTIFY's way across, well before the cache's minute.
-            hook_id = hook.json()["id"]
-            eventually(lambda: routed() == [hook_id], ANNOUNCED_WITHIN, "the new webhook")
+        hook_id = on_first.webhooks.create("https://example.com/hook")["id"]
+        # The NOTIFY's way across, well before the cache's minute.
+        eventually(lambda: routed() == [hook_id], ANNOUNCED_WITHIN, "the new webhook")
 
-            disabled = on_first.post(f"/v1/webhooks/{hook_id}/disable")
-            assert disabled.status_code == 200, disabled.text
-            eventually(lambda: routed() == [], ANNOUNCED_WITHIN, "the webhook disabled")
+        on_first.webhooks.disable(hook_id)
+        eventually(lambda: routed() == [], ANNOUNCED_WITHIN, "the webhook disabled")

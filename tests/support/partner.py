@@ -1,17 +1,24 @@
 """A partner's side of the tests: a fresh account with its own key on a running server, and the
-calls, checks and waits the tests make through the public API only."""
+calls, checks and waits the tests make through the public API only.
+
+The calls go through the Python client (``tidings_client``), as a partner's backend would make
+them. Each takes either that client or a raw ``httpx.Client`` (``tidings_for`` makes the one of
+the other): the contract tests, which check statuses, headers and error bodies, keep the raw
+client and still use these for what they only need done."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 from aiohttp.abc import AbstractResolver
+from tidings_client import AsyncTidings, Paginator, Tidings
 
 from tests.support.databases import make_settings
 from tests.support.server import RunningServer
@@ -38,6 +45,10 @@ SEED_001_CREATE: dict[str, Any] = {
 
 # --- accounts and clients ---------------------------------------------------------------------
 
+# What the calls below take: the Python client, or a raw client holding a key (in X-Api-Key or
+# as a bearer token).
+Partner = Tidings | httpx.Client
+
 
 def client_with_key(base_url: str, key: str) -> httpx.Client:
     """A client for the server at ``base_url`` sending ``key`` as a partner's backend does."""
@@ -50,6 +61,31 @@ def operator_client(server: RunningServer) -> httpx.Client:
         base_url=server.base_url,
         headers={"Authorization": f"Bearer {server.operator_key}"},
         timeout=30,
+    )
+
+
+def tidings_at(base_url: str, key: str, account: str | None = None) -> Tidings:
+    """The Python client for ``key`` on the server at ``base_url`` (acting for ``account``, with
+    an operator key). It never retries: a 429 or a 503 fails the test, as it did on raw httpx,
+    rather than being waited out."""
+    return Tidings(key, base_url, account=account, max_retries=0)
+
+
+def tidings_for(client: Partner) -> Tidings:
+    """``client`` as the Python client: a ``Tidings`` as it is; a raw client's key and account,
+    sent through that raw client itself (its connections, its headers; closing one closes
+    both)."""
+    if isinstance(client, Tidings):
+        return client
+    headers = client.headers
+    key = headers.get("X-Api-Key") or headers.get("Authorization", "").removeprefix("Bearer ")
+    assert key, "the client holds no API key"
+    return Tidings(
+        key,
+        str(client.base_url),
+        account=headers.get("Tidings-Account"),
+        max_retries=0,
+        http_client=client,
     )
 
 
@@ -78,40 +114,46 @@ def create_account(
 ) -> dict[str, str]:
     """A new account on the server at ``base_url``, made with the operator key, and a secret key
     of its own: ``{"id": account id, "key": the key, "key_id": its id}``."""
-    created = call(base_url, operator_key, "POST", "/v1/accounts", json={"name": name})
-    assert created.status_code == 201, created.text
-    account_id = created.json()["id"]
-    key = call(
-        base_url,
-        operator_key,
-        "POST",
-        "/v1/api-keys",
-        json={"name": key_name},
-        headers={"Tidings-Account": account_id},
-    )
-    assert key.status_code == 201, key.text
-    return {"id": account_id, "key": key.json()["key"], "key_id": key.json()["id"]}
+    with tidings_at(base_url, operator_key) as operator:
+        account_id = operator.accounts.create(name)["id"]
+        with operator.for_account(account_id) as acting:
+            key = acting.api_keys.create(key_name)
+    return {"id": account_id, "key": key["key"], "key_id": key["id"]}
+
+
+def _account_key(base_url: str, operator_key: str, name: str, event_types: Sequence[str]) -> str:
+    """The secret key of a new account with ``event_types`` of its own."""
+    key = create_account(base_url, operator_key, name)["key"]
+    with tidings_at(base_url, key) as partner:
+        for event_type in event_types:
+            add_event_type(partner, event_type)
+    return key
 
 
 def open_account_at(
     base_url: str, operator_key: str, name: str = "Partner", event_types: Sequence[str] = ()
 ) -> httpx.Client:
-    """A new account on the server at ``base_url`` (with ``event_types`` of its own) and a
-    client holding its secret key."""
-    key = create_account(base_url, operator_key, name)["key"]
-    for event_type in event_types:
-        # Not through the client: one that has made a request can no longer open as a context.
-        made = call(base_url, key, "POST", "/v1/event-types", json={"name": event_type})
-        assert made.status_code == 201, made.text
-    return client_with_key(base_url, key)
+    """A new account on the server at ``base_url`` (with ``event_types`` of its own) and a raw
+    client holding its secret key, not yet opened (it opens as a context only before its first
+    request)."""
+    return client_with_key(base_url, _account_key(base_url, operator_key, name, event_types))
 
 
 def open_account(
     server: RunningServer, name: str = "Partner", event_types: Sequence[str] = ()
 ) -> httpx.Client:
-    """A new account on ``server`` (with ``event_types`` of its own) and a client holding its
-    secret key."""
+    """A new account on ``server`` (with ``event_types`` of its own) and a raw client holding
+    its secret key."""
     return open_account_at(server.base_url, server.operator_key, name, event_types)
+
+
+def open_partner(
+    server: RunningServer, name: str = "Partner", event_types: Sequence[str] = ()
+) -> Tidings:
+    """A new account on ``server`` (with ``event_types`` of its own) and the Python client
+    holding its secret key."""
+    key = _account_key(server.base_url, server.operator_key, name, event_types)
+    return tidings_at(server.base_url, key)
 
 
 # --- servers of a test's own ------------------------------------------------------------------
@@ -128,6 +170,18 @@ def own_server(
         open_account(server) as client,
     ):
         yield client
+
+
+@contextmanager
+def own_partner(
+    database_url: str, data_dir: Path, clock: Clock | None = None, **settings: Any
+) -> Iterator[Tidings]:
+    """``own_server``, yielding the Python client for the fresh account."""
+    with (
+        RunningServer(make_settings(database_url, data_dir, **settings), clock=clock) as server,
+        open_partner(server) as partner,
+    ):
+        yield partner
 
 
 @contextmanager
@@ -157,79 +211,67 @@ def server_starter(database_url: str, data_dir: Path) -> Iterator[Callable[..., 
 # --- calls ------------------------------------------------------------------------------------
 
 
-def add_event_type(client: httpx.Client, name: str) -> str:
-    response = client.post("/v1/event-types", json={"name": name})
-    assert response.status_code == 201, response.text
+def add_event_type(client: Partner, name: str) -> str:
+    tidings_for(client).event_types.create(name)
     return name
 
 
-def create_webhook(client: httpx.Client, url: str, **fields: Any) -> dict[str, Any]:
-    response = client.post("/v1/webhooks", json={"url": url, **fields})
-    assert response.status_code == 201, response.text
-    return dict(response.json())
+def create_webhook(client: Partner, url: str, **fields: Any) -> dict[str, Any]:
+    """A webhook; ``fields`` as the client's ``webhooks.create`` takes them (snake_case or the
+    API's camelCase)."""
+    return dict(tidings_for(client).webhooks.create(url, **fields))
 
 
-def publish(client: httpx.Client, event_type: str, data: dict[str, Any]) -> dict[str, Any]:
-    response = client.post("/v1/events", json={"eventType": event_type, "eventData": data})
-    assert response.status_code == 202, response.text
-    return dict(response.json())
+def publish(client: Partner, event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    return dict(tidings_for(client).events.publish(event_type, data))
 
 
-def post_concurrently(
-    client: httpx.Client, requests: Sequence[tuple[str, dict[str, Any]]]
-) -> list[dict[str, Any]]:
-    """POST every ``(path, body)`` at once, as concurrent requests; each must be accepted
-    (202). The answers in request order."""
+def concurrently(
+    client: Partner, calls: Sequence[Callable[[AsyncTidings], Awaitable[T]]]
+) -> list[T]:
+    """Make every call at once, as concurrent requests through one async client holding
+    ``client``'s key; the answers in call order (an error answer fails the test)."""
+    partner = tidings_for(client)
 
-    async def _all() -> list[dict[str, Any]]:
-        async with httpx.AsyncClient(
-            base_url=str(client.base_url), headers=dict(client.headers), timeout=30
+    async def _all() -> list[T]:
+        async with AsyncTidings(
+            partner.api_key, partner.base_url, account=partner.account, max_retries=0
         ) as concurrent:
-            answers = await asyncio.gather(
-                *(concurrent.post(path, json=body) for path, body in requests)
-            )
-        for answer in answers:
-            assert answer.status_code == 202, answer.text
-        return [dict(a.json()) for a in answers]
+            return list(await asyncio.gather(*(made(concurrent) for made in calls)))
 
     return asyncio.run(_all())
 
 
 def publish_concurrently(
-    client: httpx.Client, event_type: str, payloads: list[dict[str, Any]]
+    client: Partner, event_type: str, payloads: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """Publish every payload at once, as concurrent requests; the answers in payload order."""
-    return post_concurrently(
+    return concurrently(
         client,
-        [("/v1/events", {"eventType": event_type, "eventData": data}) for data in payloads],
+        [
+            lambda concurrent, data=data: concurrent.events.publish(event_type, data)
+            for data in payloads
+        ],
     )
 
 
-def every_item(client: httpx.Client, path: str, **params: Any) -> list[dict[str, Any]]:
-    """Every item of the list at ``path``, walking all its pages with the cursor."""
+def every_item(listing: Paginator, max_pages: int = 100) -> list[dict[str, Any]]:
+    """Every item of a list of the Python client (``client.webhooks.list(...)``), walking all its
+    pages; a cursor that never runs out fails the test."""
     found: list[dict[str, Any]] = []
-    cursor = None
-    for _ in range(100):
-        query = {"limit": 250, **params, **({"cursor": cursor} if cursor else {})}
-        response = client.get(path, params=query)
-        assert response.status_code == 200, response.text
-        found += response.json()["data"]
-        cursor = response.json()["nextCursor"]
-        if cursor is None:
+    for page in itertools.islice(listing.pages(), max_pages):
+        found += page.data
+        if not page.next_cursor:
             return found
-    raise AssertionError(f"the cursor of {path} never ran out")
+    raise AssertionError(f"the cursor never ran out after {max_pages} pages")
 
 
-def notification(client: httpx.Client, notification_id: str) -> dict[str, Any]:
-    response = client.get(f"/v1/notifications/{notification_id}")
-    assert response.status_code == 200, response.text
-    return dict(response.json())
+def notification(client: Partner, notification_id: str) -> dict[str, Any]:
+    return dict(tidings_for(client).notifications.get(notification_id))
 
 
-def webhook(client: httpx.Client, webhook_id: str) -> dict[str, Any]:
-    response = client.get(f"/v1/webhooks/{webhook_id}")
-    assert response.status_code == 200, response.text
-    return dict(response.json())
+def webhook(client: Partner, webhook_id: str) -> dict[str, Any]:
+    return dict(tidings_for(client).webhooks.get(webhook_id))
 
 
 # --- answers ----------------------------------------------------------------------------------
@@ -273,7 +315,7 @@ def eventually(
 
 
 def wait_status(
-    client: httpx.Client, notification_id: str, status: str, timeout: float = PATIENCE
+    client: Partner, notification_id: str, status: str, timeout: float = PATIENCE
 ) -> dict[str, Any]:
     """Poll GET /v1/notifications/{id} until it reaches ``status``; the notification then."""
 
