@@ -21,6 +21,7 @@ from tests.support.partner import (
     notification,
     own_server,
     publish,
+    tidings_for,
     wait_status,
 )
 from tests.support.receiver import Receiver, Reply
@@ -70,7 +71,7 @@ def test_published_notifications_go_to_the_local_worker_without_a_claim_on_sqlit
     else:
         assert handed_off(client) == start
     # Each delivered once, and recorded as one attempt that succeeded.
-    notifications = every_item(client, "/v1/notifications")
+    notifications = every_item(tidings_for(client).notifications.list())
     assert len(notifications) == 6 == len(rx.requests)
     assert {n["status"] for n in notifications} == {"succeeded"}
     assert {n["attemptCount"] for n in notifications} == {1}

@@ -366,6 +366,35 @@ def test_sqlite_process_killed_mid_run_loses_nothing(sqlite: str, tmp_path: Path
         assert set(received(receiver)) == expected == succeeded_in_database(sqlite)
 
 
+def test_sqlite_killed_with_handed_off_notifications_in_flight_loses_none(
+    sqlite: str, tmp_path: Path
+) -> None:
+    """Notifications a publish handed straight to its worker (written leased, never claimed)
+    are delivered after a kill -9 once their lease runs out, like claimed ones."""
+    with (
+        Receiver() as receiver,
+        Cluster(sqlite, tmp_path, delivery_timeout="2", lease_seconds="8") as cluster,
+    ):
+        process = cluster.start("all")
+        client = open_account_at(process.base_url, OPERATOR_KEY, "Resilient", ["order.paid"])
+        create_webhook(client, f"{receiver.url}/hook")
+        first = publish(client, "order.paid", {"n": 0})["notifications"][0]["id"]
+        eventually(lambda: statuses(sqlite).get("succeeded") == 1, 30, "the first delivery")
+        # The receiver now hangs: what is handed over next is in flight when the process dies.
+        receiver.default = Reply(delay=60.0)
+        handed = process.metric("tidings_notifications_handed_off_total")
+        ids = [first]
+        for n in range(1, 6):
+            ids += [publish(client, "order.paid", {"n": n})["notifications"][0]["id"]]
+        eventually(lambda: len(receiver.requests) >= 6, 30, "five deliveries in flight")
+        assert process.metric("tidings_notifications_handed_off_total") - handed == 5
+        process.kill()
+        receiver.default = Reply()
+        cluster.restart(process)
+        wait_all_succeeded(sqlite, 6, cluster, timeout=90)
+        assert set(received(receiver)) == set(ids) == succeeded_in_database(sqlite)
+
+
 @pytest.mark.parametrize("database", ["sqlite", "pg"])
 def test_sigterm_mid_run_exits_zero_in_time_and_hands_back_leases(
     database: str, request: pytest.FixtureRequest, tmp_path: Path
