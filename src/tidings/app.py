@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from aiohttp.abc import AbstractResolver
 from fastapi import Depends, FastAPI
@@ -41,7 +42,7 @@ from tidings.runtime.key_cache import KeyCache
 from tidings.runtime.scheduler import Scheduler
 from tidings.services import listeners
 from tidings.store.db import Database
-from tidings.store.wakeups import Wakeups
+from tidings.store.wakeups import Wakeups, keys_marker, marker_version
 
 DESCRIPTION = """Webhooks for your partners: API keys, signed and retried deliveries, an
 event-type catalog and a log of everything sent.
@@ -71,10 +72,12 @@ def create_app(
             keyring=keyring,
             key_buckets=TokenBuckets(settings.key_rate_limit, settings.key_rate_burst),
         )
-        if db.is_sqlite:
-            # No announcements reach this process on SQLite (a revoke with the CLI, say):
-            # look every key up, so that a revoke anywhere takes effect at once.
-            ctx.keys = KeyCache(ttl=0)
+        marker = keys_marker(db)
+        if marker is not None:
+            # No NOTIFY on SQLite: a revoke with the CLI replaces this file instead.
+            ctx.keys = KeyCache(watch=partial(marker_version, marker))
+        elif db.is_sqlite:
+            ctx.keys = KeyCache(ttl=0)  # an in-memory database: nothing to watch
         worker = Worker(ctx) if run_worker and settings.role in ("worker", "all") else None
         # Publishing wakes the local worker, and (PostgreSQL) every other one by NOTIFY.
         wakeups = Wakeups(

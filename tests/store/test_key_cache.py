@@ -16,6 +16,7 @@ from tidings_client import UnauthorizedError
 
 from tests.support.databases import fresh_database, make_settings
 from tests.support.partner import eventually, open_partner, tidings_at
+from tests.support.processes import tidings
 from tests.support.server import RunningServer
 from tidings.core.ttl_cache import TtlCache
 from tidings.runtime import key_cache, route_cache
@@ -131,3 +132,20 @@ def test_a_webhook_made_on_one_server_gets_the_next_event_published_on_the_other
 
         on_first.webhooks.disable(hook_id)
         eventually(lambda: routed() == [], ANNOUNCED_WITHIN, "the webhook disabled")
+
+
+@pytest.mark.parametrize("command", [["keys", "revoke"], ["keys", "roll", "--expires-in", "now"]])
+def test_a_change_with_the_command_line_stops_the_key_on_a_sqlite_server_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    """No NOTIFY on SQLite: the command line replaces a marker file the server checks on each
+    request, so a key it holds in its cache (for a minute here) is refused on the next one."""
+    monkeypatch.setattr(key_cache, "TtlCache", lambda ttl, **kw: TtlCache(KEPT if ttl else 0.0))
+    url = f"sqlite:///{tmp_path / 'data' / 'tidings.db'}"
+    with RunningServer(make_settings(url, tmp_path / "data")) as server, open_partner(server) as p:
+        made = p.api_keys.create("doomed")
+        assert _accepted_on(server, made["key"])
+        verb, *options = command[1:]
+        ran = tidings("keys", verb, made["id"], *options, "--database-url", url)
+        assert ran.code == 0, ran.text
+        assert not _accepted_on(server, made["key"])  # the very next request

@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import structlog
+from sqlalchemy.engine import make_url
 
 from tidings.store.db import Database
 
@@ -168,9 +172,36 @@ class Wakeups:
 
 
 async def announce_keys_changed(db: Database) -> None:
-    """From a process that runs no ``Wakeups`` (the command line): tell running servers on
-    PostgreSQL to forget the keys they cached."""
+    """From a process that runs no ``Wakeups`` (the command line): tell running servers to
+    forget the keys they cached (PostgreSQL: a NOTIFY; SQLite: the marker file is replaced)."""
+    marker = keys_marker(db)
+    if marker is not None:
+        written = marker.with_name(f"{marker.name}.{os.getpid()}")
+        written.write_text(str(time.time_ns()))
+        os.replace(written, marker)  # a new inode: a server's stat sees the change at once
+        return
     if db.is_sqlite:
         return
     async with db.write() as conn:
         await conn.exec_driver_sql(f"NOTIFY {KEYS_CHANNEL}")
+
+
+def keys_marker(db: Database) -> Path | None:
+    """SQLite's stand-in for ``NOTIFY tidings_keys``: a file beside the database that the
+    command line replaces after changing keys or accounts (None: not a SQLite file)."""
+    if not db.is_sqlite:
+        return None
+    database = make_url(db.url).database
+    if not database or database == ":memory:":
+        return None
+    return Path(f"{database}-keys")
+
+
+def marker_version(marker: Path) -> tuple[int, int] | None:
+    """What identifies the marker's last replacement (None: never written): one stat, no
+    database round trip, so a server can check it on every request."""
+    try:
+        found = os.stat(marker)
+    except FileNotFoundError:
+        return None
+    return found.st_ino, found.st_mtime_ns
