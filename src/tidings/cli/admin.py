@@ -4,18 +4,21 @@ against the store (no server needed), through the same services as the API."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar, cast
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from tidings.cli.params import extend, param
 from tidings.config import settings_with
 from tidings.core import access
+from tidings.core.access import Caller
 from tidings.core.durations import parse_expires_in
 from tidings.core.errors import DomainError
 from tidings.runtime import master_key
@@ -29,6 +32,7 @@ accounts_app = typer.Typer(help="Create and list accounts.", no_args_is_help=Tru
 keys_app = typer.Typer(help="Create, list, roll and revoke API keys.", no_args_is_help=True)
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 DataDir = Annotated[
     Path | None, typer.Option(help="The embedded SQLite store \\[env: TIDINGS_DATA_DIR]")
@@ -77,6 +81,30 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
+class Run(Protocol):
+    """What a ``store`` command is given: ``run(work)`` does ``work(ctx)`` on the store."""
+
+    def __call__(self, work: Callable[[Context], Awaitable[T]]) -> T: ...
+
+
+def store(fn: F) -> F:
+    """Give a command ``--data-dir`` and ``--database-url``; it receives ``run``, which works
+    on that store (and stops, in one line, when there is no database or a domain error)."""
+
+    def command(*args: Any, data_dir: Path | None, database_url: str | None, **kwargs: Any) -> Any:
+        return fn(*args, run=functools.partial(_run, data_dir, database_url), **kwargs)
+
+    added = [param("data_dir", DataDir, None), param("database_url", DatabaseUrl, None)]
+    return cast(F, extend(fn, ("run",), added, command))
+
+
+def acting_for(account: str | None, operator: bool) -> Caller:
+    """The operator, for ``--account`` or as ``--operator``: one of the two."""
+    if operator == (account is not None):
+        raise _fail("give either --account or --operator")
+    return access.operator(account)
+
+
 def _show_key(shown: dict[str, Any], plaintext: str) -> None:
     owner = shown["account_id"] or "every account"
     console.print(f"Key {shown['id']} ({shown['type']}) for {owner}:")
@@ -85,26 +113,23 @@ def _show_key(shown: dict[str, Any], plaintext: str) -> None:
 
 
 @accounts_app.command("create")
+@store
 def accounts_create(
+    run: Run,
     name: Annotated[str, typer.Argument(help="The account's name")],
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
 ) -> None:
     """Create an account and print its id."""
-    shown = _run(
-        data_dir, database_url, lambda ctx: account_service.create(ctx, access.operator(), name)
-    )
+    shown = run(lambda ctx: account_service.create(ctx, access.operator(), name))
     console.print(shown["id"])
 
 
 @accounts_app.command("list")
-def accounts_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+@store
+def accounts_list(run: Run) -> None:
     """List the accounts, newest first."""
     table = Table("name", "created")
     table.add_column("id", no_wrap=True, min_width=30)
-    for shown in _run(
-        data_dir, database_url, lambda ctx: account_service.active(ctx, access.operator())
-    ):
+    for shown in run(lambda ctx: account_service.active(ctx, access.operator())):
         table.add_row(shown["name"], shown["created_at"], shown["id"])
     console.print(table)
 
@@ -128,7 +153,9 @@ def _expiry(expires_at: str | None) -> datetime | None:
 
 
 @keys_app.command("create")
+@store
 def keys_create(
+    run: Run,
     account: Annotated[
         str | None, typer.Option("--account", "-a", help="The account id (acc_…)")
     ] = None,
@@ -150,12 +177,9 @@ def keys_create(
     operator: Annotated[
         bool, typer.Option("--operator", help="An operator key, acting for every account")
     ] = False,
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
 ) -> None:
     """Create a key and print it, once."""
-    if operator == (account is not None):
-        raise _fail("give either --account or --operator")
+    caller = acting_for(account, operator)
     if len(name) > 200:
         raise _fail("--name must be at most 200 characters")
     if operator and (key_type != "secret" or permission or category):
@@ -165,7 +189,6 @@ def keys_create(
         )
     wanted = _permissions(permission)
     expires = _expiry(expires_at)
-    caller = access.operator(account)
 
     def work(ctx: Context) -> Awaitable[tuple[dict[str, Any], str]]:
         if operator:
@@ -180,17 +203,16 @@ def keys_create(
             expires_at=expires,
         )
 
-    created = _run(data_dir, database_url, work)
-    _show_key(*created)
+    _show_key(*run(work))
 
 
 @keys_app.command("list")
+@store
 def keys_list(
+    run: Run,
     account: Annotated[
         str | None, typer.Option("--account", "-a", help="The account id; omit for operator keys")
     ] = None,
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
 ) -> None:
     """List keys (never their plaintext), newest first."""
     table = Table("name", "type", "key")
@@ -200,12 +222,7 @@ def keys_list(
     table.add_column("expires")
     # The id is what roll and revoke take: never cut it.
     table.add_column("id", no_wrap=True, min_width=30)
-    shown = _run(
-        data_dir,
-        database_url,
-        lambda ctx: key_service.of_owner(ctx, access.operator(), account),
-    )
-    for key in shown:
+    for key in run(lambda ctx: key_service.of_owner(ctx, access.operator(), account)):
         table.add_row(
             key["name"],
             key["type"],
@@ -220,33 +237,28 @@ def keys_list(
 
 
 @keys_app.command("roll")
+@store
 def keys_roll(
+    run: Run,
     key_id: Annotated[str, typer.Argument(help="The key's id (key_…)")],
     expires_in: Annotated[
         str, typer.Option(help="When the old key stops: now, 1h, 2h, 24h or seconds (≤ 7 days)")
     ] = "24h",
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
 ) -> None:
     """Make a new key like this one; the old one keeps working for --expires-in."""
     try:
         seconds = parse_expires_in(int(expires_in) if expires_in.isdigit() else expires_in)
     except ValueError as exc:
         raise _fail(f"--expires-in: {exc}") from None
-    rolled = _run(
-        data_dir,
-        database_url,
-        lambda ctx: key_service.roll(ctx, access.operator(), key_id, seconds),
-    )
-    _show_key(*rolled)
+    _show_key(*run(lambda ctx: key_service.roll(ctx, access.operator(), key_id, seconds)))
 
 
 @keys_app.command("revoke")
+@store
 def keys_revoke(
+    run: Run,
     key_id: Annotated[str, typer.Argument(help="The key's id (key_…)")],
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
 ) -> None:
     """Revoke a key at once."""
-    _run(data_dir, database_url, lambda ctx: key_service.revoke(ctx, access.operator(), key_id))
+    run(lambda ctx: key_service.revoke(ctx, access.operator(), key_id))
     console.print(f"Revoked {key_id}.")

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tidings.cli.remote import Limit, Output, first, group, pairs, remote
+from tidings.cli.params import expires_in
+from tidings.cli.remote import Output, group, pairs, remote
+from tidings.cli.resource import Commands
 
 if TYPE_CHECKING:
     from tidings_client import Tidings
@@ -17,21 +19,11 @@ app = group("List, create, roll and revoke the account's API keys (over the API)
 COLUMNS = ["id", "name", "type", "prefix", "last4", "status", "createdAt", "lastUsedAt"]
 
 KeyId = Annotated[str, typer.Argument(help="The key's id (key_…)")]
-ExpiresIn = Annotated[str, typer.Option(help="When the old key stops working: now, 1h, 24h…")]
 
 
-@app.command("list")
-@remote
-def list_(api: Tidings, out: Output, limit: Limit = 100) -> None:
-    """The account's keys (never the keys themselves)."""
-    out.table(first(api.api_keys.list(limit=min(limit, 250)), limit), COLUMNS)
-
-
-@app.command()
-@remote
-def get(api: Tidings, out: Output, key_id: KeyId) -> None:
-    """One key's details."""
-    out.record(api.api_keys.get(key_id))
+api_keys = Commands(app, "api_keys", "key_id", KeyId)
+api_keys.listing("The account's keys (never the keys themselves).", COLUMNS)
+api_keys.call("get", "One key's details.")
 
 
 @app.command()
@@ -61,16 +53,10 @@ def create(
     out.record(made, "The key is shown this once: store it somewhere safe now.")
 
 
-@app.command()
-@remote
-def roll(api: Tidings, out: Output, key_id: KeyId, expires_in: ExpiresIn = "24h") -> None:
-    """A new key with the same type and permissions; the old one works until it expires."""
-    out.record(api.api_keys.roll(key_id, expires_in), "The new key is shown this once.")
-
-
-@app.command()
-@remote
-def revoke(api: Tidings, out: Output, key_id: KeyId) -> None:
-    """Revoke a key at once."""
-    api.api_keys.revoke(key_id)
-    out.done(f"Revoked {key_id}.", {"id": key_id, "revoked": True})
+api_keys.call(
+    "roll",
+    "A new key with the same type and permissions; the old one works until it expires.",
+    expires_in("When the old key stops working: now, 1h, 24h…"),
+    message="The new key is shown this once.",
+)
+api_keys.delete("Revoke a key at once.", method="revoke", past="Revoked")

@@ -6,7 +6,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tidings.cli.remote import Limit, Output, first, group, read_json, remote
+from tidings.cli.params import options, param
+from tidings.cli.remote import Output, changes, given, group, read_json
+from tidings.cli.resource import Commands
 
 if TYPE_CHECKING:
     from tidings_client import Tidings
@@ -19,77 +21,51 @@ Name = Annotated[str, typer.Argument(help="The event type's name, e.g. payment.u
 Category = Annotated[str | None, typer.Option(help="Its category")]
 Description = Annotated[str | None, typer.Option(help="What it means")]
 Schema = Annotated[str | None, typer.Option(help="Its JSON Schema: JSON, or @file")]
+# What create and update both take, after the name.
+FIELDS = options(category=Category, description=Description, schema=Schema)
 
 
-@app.command("list")
-@remote
-def list_(
-    api: Tidings,
-    out: Output,
-    category: Category = None,
-    include_archived: Annotated[bool, typer.Option(help="Archived types too")] = False,
-    limit: Limit = 100,
-) -> None:
-    """The catalog: the operator's types and the account's own."""
-    listed = api.event_types.list(
-        category=category, include_archived=include_archived or None, limit=min(limit, 250)
-    )
-    out.table(first(listed, limit), COLUMNS)
+def _query(category: str | None, include_archived: bool) -> dict[str, Any]:
+    return {"category": category, "include_archived": include_archived or None}
 
 
-@app.command()
-@remote
-def get(api: Tidings, out: Output, name: Name) -> None:
-    """One event type, with its schema."""
-    out.record(api.event_types.get(name))
+event_types = Commands(app, "event_types", "name", Name)
+event_types.listing(
+    "The catalog: the operator's types and the account's own.",
+    COLUMNS,
+    [
+        *options(category=Category),
+        param("include_archived", Annotated[bool, typer.Option(help="Archived types too")], False),
+    ],
+    query=_query,
+)
+event_types.call("get", "One event type, with its schema.")
 
 
-@app.command()
-@remote
-def create(
-    api: Tidings,
-    out: Output,
-    name: Name,
-    category: Category = None,
-    description: Description = None,
-    schema: Schema = None,
-) -> None:
+@event_types.command("create", FIELDS)
+def create(api: Tidings, out: Output, name: str, schema: str | None, **fields: Any) -> None:
     """Add an event type to the catalog."""
     parsed = read_json(schema, "--schema") if schema is not None else None
-    out.record(
-        api.event_types.create(name, category=category, description=description, schema=parsed)
-    )
+    out.record(api.event_types.create(name, **fields, schema=parsed))
 
 
-@app.command()
-@remote
-def update(
-    api: Tidings,
-    out: Output,
-    name: Name,
-    category: Category = None,
-    description: Description = None,
-    schema: Schema = None,
-    archived: Annotated[
-        bool | None, typer.Option("--archived/--unarchived", help="Archive, or bring back")
-    ] = None,
-) -> None:
+@event_types.command(
+    "update",
+    FIELDS,
+    options(
+        archived=Annotated[
+            bool | None, typer.Option("--archived/--unarchived", help="Archive, or bring back")
+        ]
+    ),
+)
+def update(api: Tidings, out: Output, name: str, schema: str | None, **values: Any) -> None:
     """Change the fields given."""
-    fields: dict[str, Any] = {
-        k: v
-        for k, v in {"category": category, "description": description, "archived": archived}.items()
-        if v is not None
-    }
+    fields = given(**values)
     if schema is not None:
         fields["schema"] = read_json(schema, "--schema")
-    if not fields:
-        raise typer.BadParameter("give at least one field to change")
-    out.record(api.event_types.update(name, **fields))
+    out.record(api.event_types.update(name, **changes(**fields)))
 
 
-@app.command()
-@remote
-def delete(api: Tidings, out: Output, name: Name) -> None:
-    """Archive the type: it leaves the list and cannot be published."""
-    api.event_types.delete(name)
-    out.done(f"Archived {name}.", {"name": name, "archived": True})
+event_types.delete(
+    "Archive the type: it leaves the list and cannot be published.", past="Archived", key="name"
+)

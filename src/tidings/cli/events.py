@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tidings.cli.remote import Limit, Output, first, group, read_json, remote
+from tidings.cli.params import options
+from tidings.cli.remote import Output, group, read_json, remote
+from tidings.cli.resource import Commands
 from tidings.core.samples import sample
 
 if TYPE_CHECKING:
@@ -24,29 +26,18 @@ IdempotencyKey = Annotated[
 ]
 
 
-@app.command("list")
-@remote
-def list_(
-    api: Tidings,
-    out: Output,
-    event_type: Annotated[str | None, typer.Option(help="Only this type")] = None,
-    limit: Limit = 50,
-) -> None:
-    """Published events, newest first."""
-    out.table(first(api.events.list(event_type=event_type, limit=min(limit, 250)), limit), COLUMNS)
-
-
-@app.command()
-@remote
-def get(api: Tidings, out: Output, event_id: Annotated[str, typer.Argument(help="evt_…")]) -> None:
-    """An event, the request that published it and its notifications."""
-    event = api.events.get(event_id)
-    if out.as_json:
-        out.json(event)
-        return
-    notifications = event.pop("notifications", [])
-    out.record(event)
-    out.table(notifications, ["id", "webhookId", "status", "attemptCount", "lastStatusCode"])
+events = Commands(app, "events", "event_id", Annotated[str, typer.Argument(help="evt_…")])
+events.listing(
+    "Published events, newest first.",
+    COLUMNS,
+    options(event_type=Annotated[str | None, typer.Option(help="Only this type")]),
+    limit=50,
+)
+events.call(
+    "get",
+    "An event, the request that published it and its notifications.",
+    nested=("notifications", ["id", "webhookId", "status", "attemptCount", "lastStatusCode"]),
+)
 
 
 @app.command()

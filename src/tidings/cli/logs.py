@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tidings.cli.remote import Limit, Output, cell, console, first, group, remote
+from tidings.cli.params import options, param
+from tidings.cli.remote import Output, cell, console, first, group
+from tidings.cli.resource import Commands
 
 if TYPE_CHECKING:
     from tidings_client import Tidings
@@ -20,47 +22,27 @@ COLUMNS = ["createdAt", "method", "path", "statusCode", "durationMs", "id"]
 Status = Annotated[str | None, typer.Option(help="all, succeeded or failed")]
 Path = Annotated[str | None, typer.Option(help="Path prefix, e.g. /v1/webhooks")]
 Method = Annotated[str | None, typer.Option(help="GET, POST…")]
+# What list and tail both filter by.
+FILTERS = options(status=Status, path=Path, method=Method)
+
+logs = Commands(app, "logs", "log_id", Annotated[str, typer.Argument(help="The log id")])
+logs.listing(
+    "API calls, newest first.",
+    COLUMNS,
+    [*FILTERS, *options(type=Annotated[str | None, typer.Option(help="normal or sync")])],
+    limit=50,
+)
+logs.call("get", "One call with its headers and bodies.")
 
 
-@app.command("list")
-@remote
-def list_(
-    api: Tidings,
-    out: Output,
-    status: Status = None,
-    path: Path = None,
-    method: Method = None,
-    type: Annotated[str | None, typer.Option(help="normal or sync")] = None,
-    limit: Limit = 50,
-) -> None:
-    """API calls, newest first."""
-    listed = api.logs.list(
-        status=status, path=path, method=method, type=type, limit=min(limit, 250)
-    )
-    out.table(first(listed, limit), COLUMNS)
-
-
-@app.command()
-@remote
-def get(
-    api: Tidings, out: Output, log_id: Annotated[str, typer.Argument(help="The log id")]
-) -> None:
-    """One call with its headers and bodies."""
-    out.record(api.logs.get(log_id))
-
-
-@app.command()
-@remote
-def tail(
-    api: Tidings,
-    out: Output,
-    status: Status = None,
-    path: Path = None,
-    method: Method = None,
-    interval: Annotated[float, typer.Option(help="Seconds between looks", min=0.1)] = 1.0,
-) -> None:
+@logs.command(
+    "tail",
+    FILTERS,
+    [param("interval", Annotated[float, typer.Option(help="Seconds between looks", min=0.1)], 1.0)],
+    of_one=False,
+)
+def tail(api: Tidings, out: Output, interval: float, **filters: Any) -> None:
     """Follow new API calls as they are made (Ctrl-C to stop)."""
-    filters: dict[str, Any] = {"status": status, "path": path, "method": method}
     # What is there already is not shown: only what comes after.
     seen = {item["id"] for item in first(api.logs.list(**filters, limit=250), 250)}
     since = None

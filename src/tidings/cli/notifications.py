@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import Progress
 
-from tidings.cli.remote import Limit, Output, first, group, remote
+from tidings.cli.params import options
+from tidings.cli.remote import Output, first, group, remote
+from tidings.cli.resource import Commands
 
 if TYPE_CHECKING:
     from tidings_client import Tidings
@@ -20,41 +22,32 @@ WebhookId = Annotated[str | None, typer.Option("--webhook", help="Only this webh
 Status = Annotated[str | None, typer.Option(help="pending, succeeded or failed")]
 
 
-@app.command("list")
-@remote
-def list_(
-    api: Tidings,
-    out: Output,
-    webhook: WebhookId = None,
-    status: Status = None,
-    event_type: Annotated[str | None, typer.Option(help="Only this event type")] = None,
-    event: Annotated[str | None, typer.Option(help="Only this event's (evt_…)")] = None,
-    limit: Limit = 50,
-) -> None:
-    """Notifications, newest first."""
-    listed = api.notifications.list(
-        webhook_id=webhook,
-        status=status,
-        event_type=event_type,
-        event_id=event,
-        limit=min(limit, 250),
-    )
-    out.table(first(listed, limit), COLUMNS)
+def _query(
+    webhook: str | None, status: str | None, event_type: str | None, event: str | None
+) -> dict[str, Any]:
+    return {"webhook_id": webhook, "status": status, "event_type": event_type, "event_id": event}
 
 
-@app.command()
-@remote
-def get(
-    api: Tidings, out: Output, notification_id: Annotated[str, typer.Argument(help="ntf_…")]
-) -> None:
-    """A notification and every attempt to deliver it."""
-    shown = api.notifications.get(notification_id)
-    if out.as_json:
-        out.json(shown)
-        return
-    attempts = shown.pop("attempts", [])
-    out.record(shown)
-    out.table(attempts, ["attemptedAt", "outcome", "statusCode", "durationMs", "error"])
+notifications = Commands(
+    app, "notifications", "notification_id", Annotated[str, typer.Argument(help="ntf_…")]
+)
+notifications.listing(
+    "Notifications, newest first.",
+    COLUMNS,
+    options(
+        webhook=WebhookId,
+        status=Status,
+        event_type=Annotated[str | None, typer.Option(help="Only this event type")],
+        event=Annotated[str | None, typer.Option(help="Only this event's (evt_…)")],
+    ),
+    limit=50,
+    query=_query,
+)
+notifications.call(
+    "get",
+    "A notification and every attempt to deliver it.",
+    nested=("attempts", ["attemptedAt", "outcome", "statusCode", "durationMs", "error"]),
+)
 
 
 @app.command()

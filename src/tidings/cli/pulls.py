@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from tidings.cli.remote import Limit, Output, changes, first, given, group, remote
-
-if TYPE_CHECKING:
-    from tidings_client import Tidings
+from tidings.cli.params import options, required
+from tidings.cli.remote import group
+from tidings.cli.resource import Commands
 
 app = group("List, create, run and follow scheduled pulls (over the API).")
 
@@ -19,118 +18,51 @@ RUN_COLUMNS = ["id", "startedAt", "status", "httpStatus", "recordsSeen", "record
 PullId = Annotated[str, typer.Argument(help="The pull's id (pull_…)")]
 Opt = Annotated[str | None, typer.Option()]
 
-
-@app.command("list")
-@remote
-def list_(api: Tidings, out: Output, limit: Limit = 100) -> None:
-    """The account's pulls."""
-    out.table(first(api.pulls.list(limit=min(limit, 250)), limit), COLUMNS)
-
-
-@app.command()
-@remote
-def get(api: Tidings, out: Output, pull_id: PullId) -> None:
-    """One pull."""
-    out.record(api.pulls.get(pull_id))
-
-
-@app.command()
-@remote
-def create(
-    api: Tidings,
-    out: Output,
-    name: Annotated[str, typer.Option(help="Its name")],
-    url: Annotated[str, typer.Option(help="The partner URL to GET")],
-    event_type: Annotated[str, typer.Option(help="The event type each new record becomes")],
-    frequency: Annotated[
-        str | None, typer.Option(help="hourly, daily, weekly, or a cron expression")
-    ] = None,
-    schedule: Annotated[str | None, typer.Option(help='":MM", "HH:MM" or "monday 02:30"')] = None,
-    timezone: Annotated[str | None, typer.Option(help="IANA name, e.g. Europe/Berlin")] = None,
-    category: Opt = None,
-    username: Opt = None,
-    password: Opt = None,
-    records_pointer: Annotated[
-        str | None, typer.Option(help="JSON Pointer to the array of records")
-    ] = None,
-    id_pointer: Annotated[str | None, typer.Option(help="JSON Pointer to a record's id")] = None,
-) -> None:
-    """Create a pull."""
-    fields = given(
-        frequency=frequency,
-        schedule=schedule,
-        timezone=timezone,
-        category=category,
-        username=username,
-        password=password,
-        records_pointer=records_pointer,
-        id_pointer=id_pointer,
+pulls = Commands(app, "pulls", "pull_id", PullId)
+pulls.listing("The account's pulls.", COLUMNS)
+pulls.call("get", "One pull.")
+pulls.create(
+    "Create a pull.",
+    required(
+        name=Annotated[str, typer.Option(help="Its name")],
+        url=Annotated[str, typer.Option(help="The partner URL to GET")],
+        event_type=Annotated[str, typer.Option(help="The event type each new record becomes")],
+    ),
+    options(
+        frequency=Annotated[
+            str | None, typer.Option(help="hourly, daily, weekly, or a cron expression")
+        ],
+        schedule=Annotated[str | None, typer.Option(help='":MM", "HH:MM" or "monday 02:30"')],
+        timezone=Annotated[str | None, typer.Option(help="IANA name, e.g. Europe/Berlin")],
+        category=Opt,
+        username=Opt,
+        password=Opt,
+        records_pointer=Annotated[
+            str | None, typer.Option(help="JSON Pointer to the array of records")
+        ],
+        id_pointer=Annotated[str | None, typer.Option(help="JSON Pointer to a record's id")],
+    ),
+)
+pulls.update(
+    options(
+        **dict.fromkeys(
+            [
+                "name",
+                "url",
+                "event_type",
+                "frequency",
+                "schedule",
+                "timezone",
+                "category",
+                "username",
+                "password",
+            ],
+            Opt,
+        )
     )
-    out.record(api.pulls.create(name, url, event_type, **fields))
-
-
-@app.command()
-@remote
-def update(
-    api: Tidings,
-    out: Output,
-    pull_id: PullId,
-    name: Opt = None,
-    url: Opt = None,
-    event_type: Opt = None,
-    frequency: Opt = None,
-    schedule: Opt = None,
-    timezone: Opt = None,
-    category: Opt = None,
-    username: Opt = None,
-    password: Opt = None,
-) -> None:
-    """Change the fields given."""
-    fields = changes(
-        name=name,
-        url=url,
-        event_type=event_type,
-        frequency=frequency,
-        schedule=schedule,
-        timezone=timezone,
-        category=category,
-        username=username,
-        password=password,
-    )
-    out.record(api.pulls.update(pull_id, **fields))
-
-
-@app.command()
-@remote
-def delete(api: Tidings, out: Output, pull_id: PullId) -> None:
-    """Delete a pull."""
-    api.pulls.delete(pull_id)
-    out.done(f"Deleted {pull_id}.", {"id": pull_id, "deleted": True})
-
-
-@app.command()
-@remote
-def enable(api: Tidings, out: Output, pull_id: PullId) -> None:
-    """Run on schedule again."""
-    out.record(api.pulls.enable(pull_id))
-
-
-@app.command()
-@remote
-def disable(api: Tidings, out: Output, pull_id: PullId) -> None:
-    """Stop running on schedule."""
-    out.record(api.pulls.disable(pull_id))
-
-
-@app.command()
-@remote
-def run(api: Tidings, out: Output, pull_id: PullId) -> None:
-    """Run the pull now and show the run."""
-    out.record(api.pulls.run(pull_id))
-
-
-@app.command()
-@remote
-def runs(api: Tidings, out: Output, pull_id: PullId, limit: Limit = 50) -> None:
-    """The pull's runs, newest first."""
-    out.table(first(api.pulls.runs(pull_id, limit=min(limit, 250)), limit), RUN_COLUMNS)
+)
+pulls.delete("Delete a pull.")
+pulls.call("enable", "Run on schedule again.")
+pulls.call("disable", "Stop running on schedule.")
+pulls.call("run", "Run the pull now and show the run.")
+pulls.listing("The pull's runs, newest first.", RUN_COLUMNS, name="runs", of_one=True, limit=50)

@@ -5,17 +5,17 @@ exit code 1 and the API's message, on one line, when the API refuses."""
 
 from __future__ import annotations
 
-import functools
-import inspect
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar, cast
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from tidings.cli.params import extend, param
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,25 +41,7 @@ def group(help: str) -> typer.Typer:
 def remote(fn: F) -> F:
     """Give a command ``--api-url``, ``--api-key`` and ``--json``; it receives ``api`` (the
     client) and ``out`` (where to print), and API errors become exit code 1 with one line."""
-    # Only the command's own parameters are evaluated: ``api: Tidings`` is imported for type
-    # checking only, so that ``tidings serve`` runs without the client installed.
-    signature = inspect.signature(fn)
-    own = [
-        p.replace(annotation=_evaluated(p.annotation, fn))
-        for p in signature.parameters.values()
-        if p.name not in ("api", "out")
-    ]
-    added = [
-        inspect.Parameter(
-            "api_url", inspect.Parameter.KEYWORD_ONLY, default=DEFAULT_API_URL, annotation=ApiUrl
-        ),
-        inspect.Parameter("api_key", inspect.Parameter.KEYWORD_ONLY, default="", annotation=ApiKey),
-        inspect.Parameter(
-            "as_json", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=AsJson
-        ),
-    ]
 
-    @functools.wraps(fn)
     def command(*args: Any, api_url: str, api_key: str, as_json: bool, **kwargs: Any) -> Any:
         try:
             from tidings_client import Tidings, TidingsError
@@ -75,19 +57,12 @@ def remote(fn: F) -> F:
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
 
-    command.__signature__ = signature.replace(parameters=own + added)  # type: ignore[attr-defined]
-    command.__annotations__ = {
-        **{p.name: p.annotation for p in own},
-        **{p.name: p.annotation for p in added},
-    }
-    command.__dict__.pop("__wrapped__", None)
-    return command  # type: ignore[return-value]
-
-
-def _evaluated(annotation: Any, fn: Callable[..., Any]) -> Any:
-    if isinstance(annotation, str):
-        return eval(annotation, fn.__globals__)  # the module's own annotation text
-    return annotation
+    added = [
+        param("api_url", ApiUrl, DEFAULT_API_URL),
+        param("api_key", ApiKey, ""),
+        param("as_json", AsJson, False),
+    ]
+    return cast(F, extend(fn, ("api", "out"), added, command))
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

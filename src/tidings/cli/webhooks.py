@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.progress import Progress
 
-from tidings.cli.remote import Limit, Output, first, group, pairs, read_json, remote
+from tidings.cli.params import expires_in, options, required
+from tidings.cli.remote import Output, changes, group, pairs, read_json, remote
+from tidings.cli.resource import Commands
 
 if TYPE_CHECKING:
     from tidings_client import Tidings
@@ -35,137 +37,72 @@ RateLimit = Annotated[int | None, typer.Option(help="Deliveries per second, at m
 Schedule = Annotated[
     str | None, typer.Option("--retry-schedule", help='Delays between attempts: "1m,5m,1h"')
 ]
+# What create and update both take, around create's --status.
+ROUTING = options(event_type=EventTypes, description=Description, category=Category, header=Headers)
+DELIVERY = options(
+    format=Format, signature_scheme=Scheme, rate_limit=RateLimit, retry_schedule=Schedule
+)
 
 
-def _fields(**given: Any) -> dict[str, Any]:
-    fields = {k: v for k, v in given.items() if v is not None and k not in ("header", "schedule")}
-    if given.get("header"):
-        fields["headers"] = pairs(given["header"], "--header", sep=":")
-    if given.get("schedule") is not None:
-        fields["retry_schedule"] = [s.strip() for s in given["schedule"].split(",") if s.strip()]
+def _fields(given: dict[str, Any]) -> dict[str, Any]:
+    header, schedule = given.pop("header"), given.pop("retry_schedule")
+    fields = {k: v for k, v in given.items() if v is not None}
+    if header:
+        fields["headers"] = pairs(header, "--header", sep=":")
+    if schedule is not None:
+        fields["retry_schedule"] = [s.strip() for s in schedule.split(",") if s.strip()]
     return fields
 
 
-@app.command("list")
-@remote
-def list_(
-    api: Tidings,
-    out: Output,
-    status: Annotated[str | None, typer.Option(help="Active or Disabled")] = None,
-    category: Category = None,
-    limit: Limit = 50,
-) -> None:
-    """The account's webhooks."""
-    page = min(limit, 250)
-    out.table(
-        first(api.webhooks.list(status=status, category=category, limit=page), limit), COLUMNS
-    )
+webhooks = Commands(app, "webhooks", "webhook_id", Id)
+webhooks.listing(
+    "The account's webhooks.",
+    COLUMNS,
+    options(
+        status=Annotated[str | None, typer.Option(help="Active or Disabled")], category=Category
+    ),
+    limit=50,
+)
+webhooks.call("get", "One webhook.")
 
 
-@app.command()
-@remote
-def get(api: Tidings, out: Output, webhook_id: Id) -> None:
-    """One webhook."""
-    out.record(api.webhooks.get(webhook_id))
-
-
-@app.command()
-@remote
-def create(
-    api: Tidings,
-    out: Output,
-    url: Annotated[str, typer.Option(help="Where notifications are POSTed")],
-    event_type: EventTypes = None,
-    description: Description = None,
-    category: Category = None,
-    header: Headers = None,
-    status: Annotated[str | None, typer.Option(help="Active (default) or Disabled")] = None,
-    format: Format = None,
-    signature_scheme: Scheme = None,
-    rate_limit: RateLimit = None,
-    retry_schedule: Schedule = None,
-) -> None:
+@webhooks.command(
+    "create",
+    required(url=Annotated[str, typer.Option(help="Where notifications are POSTed")]),
+    ROUTING,
+    options(status=Annotated[str | None, typer.Option(help="Active (default) or Disabled")]),
+    DELIVERY,
+    of_one=False,
+)
+def create(api: Tidings, out: Output, url: str, event_type: list[str] | None, **given: Any) -> None:
     """Create a webhook; its signing secret is shown."""
-    fields = _fields(
-        description=description,
-        category=category,
-        header=header,
-        status=status,
-        format=format,
-        signature_scheme=signature_scheme,
-        rate_limit=rate_limit,
-        schedule=retry_schedule,
-    )
-    out.record(api.webhooks.create(url, event_type or [], **fields))
+    out.record(api.webhooks.create(url, event_type or [], **_fields(given)))
 
 
-@app.command()
-@remote
+@webhooks.command(
+    "update", options(url=Annotated[str | None, typer.Option(help="A new URL")]), ROUTING, DELIVERY
+)
 def update(
     api: Tidings,
     out: Output,
-    webhook_id: Id,
-    url: Annotated[str | None, typer.Option(help="A new URL")] = None,
-    event_type: EventTypes = None,
-    description: Description = None,
-    category: Category = None,
-    header: Headers = None,
-    format: Format = None,
-    signature_scheme: Scheme = None,
-    rate_limit: RateLimit = None,
-    retry_schedule: Schedule = None,
+    webhook_id: str,
+    url: str | None,
+    event_type: list[str] | None,
+    **given: Any,
 ) -> None:
     """Change the fields given."""
-    fields = _fields(
-        url=url,
-        event_types=event_type,
-        description=description,
-        category=category,
-        header=header,
-        format=format,
-        signature_scheme=signature_scheme,
-        rate_limit=rate_limit,
-        schedule=retry_schedule,
-    )
-    if not fields:
-        raise typer.BadParameter("give at least one field to change")
-    out.record(api.webhooks.update(webhook_id, **fields))
+    fields = _fields({"url": url, "event_types": event_type, **given})
+    out.record(api.webhooks.update(webhook_id, **changes(**fields)))
 
 
-@app.command()
-@remote
-def delete(api: Tidings, out: Output, webhook_id: Id) -> None:
-    """Delete a webhook (its notifications stay in the log)."""
-    api.webhooks.delete(webhook_id)
-    out.done(f"Deleted {webhook_id}.", {"id": webhook_id, "deleted": True})
-
-
-@app.command()
-@remote
-def enable(api: Tidings, out: Output, webhook_id: Id) -> None:
-    """Deliver to it again."""
-    out.record(api.webhooks.enable(webhook_id))
-
-
-@app.command()
-@remote
-def disable(api: Tidings, out: Output, webhook_id: Id) -> None:
-    """Stop delivering to it."""
-    out.record(api.webhooks.disable(webhook_id))
-
-
-@app.command("roll-secret")
-@remote
-def roll_secret(
-    api: Tidings,
-    out: Output,
-    webhook_id: Id,
-    expires_in: Annotated[
-        str, typer.Option(help="When the current secret stops signing: now, 1h, 24h…")
-    ] = "24h",
-) -> None:
-    """A new signing secret; the current one signs too until it expires."""
-    out.record(api.webhooks.roll_secret(webhook_id, expires_in))
+webhooks.delete("Delete a webhook (its notifications stay in the log).")
+webhooks.call("enable", "Deliver to it again.")
+webhooks.call("disable", "Stop delivering to it.")
+webhooks.call(
+    "roll_secret",
+    "A new signing secret; the current one signs too until it expires.",
+    expires_in("When the current secret stops signing: now, 1h, 24h…"),
+)
 
 
 @app.command()

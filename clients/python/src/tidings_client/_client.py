@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, ClassVar, Generic, TypeVar
 
 import httpx
 
@@ -23,9 +23,14 @@ __version__ = "0.1.0"
 USER_AGENT = f"tidings-client-python/{__version__}"
 
 
-class BaseClient:
+H = TypeVar("H", httpx.Client, httpx.AsyncClient)
+C = TypeVar("C", bound="BaseClient[Any]")
+
+
+class BaseClient(Generic[H]):
     """What both clients share: the resources, built over ``_send``, ``_paginate`` and
-    ``_stream``, which each client implements its own way."""
+    ``_stream``, which each client makes with its own kind of HTTP client (``H``), sender and
+    paginator."""
 
     webhooks: r.Webhooks
     event_types: r.EventTypes
@@ -55,12 +60,20 @@ class BaseClient:
         "operations": r.Operations,
     }
 
+    # Each client's own: its HTTP client class, its sender and its paginator.
+    _http_class: ClassVar[type[Any]]
+    _sender_class: ClassVar[type[Any]]
+    _paginator_class: ClassVar[type[Any]]
+
     def __init__(
         self,
-        api_key: str | None,
-        base_url: str | None,
-        account: str | None,
-        max_retries: int,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        account: str | None = None,
+        max_retries: int = 3,
+        timeout: float = 30.0,
+        http_client: H | None = None,
     ) -> None:
         key = api_key or os.environ.get("TIDINGS_API_KEY")
         if not key:
@@ -74,47 +87,15 @@ class BaseClient:
         self._retrying = Retrying(max_retries)
         for name, kind in self.RESOURCES.items():
             setattr(self, name, kind(self))
-
-    def _headers(self) -> dict[str, str]:
-        return headers_for(self.api_key, self.account, USER_AGENT)
-
-    def _send(self, call: Call) -> Any:
-        raise NotImplementedError
-
-    def _paginate(self, call: Call) -> Any:
-        raise NotImplementedError
-
-    def _stream(self, call: Call) -> Any:
-        raise NotImplementedError
-
-
-class Tidings(BaseClient):
-    """The Tidings API.
-
-    ``Tidings(api_key, base_url="http://127.0.0.1:8000")``; ``api_key`` and ``base_url``
-    default to ``TIDINGS_API_KEY`` and ``TIDINGS_API_URL``. An operator key acts for an
-    account with ``account="acc_…"`` (the ``Tidings-Account`` header)."""
-
-    def __init__(
-        self,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        *,
-        account: str | None = None,
-        max_retries: int = 3,
-        timeout: float = 30.0,
-        http_client: httpx.Client | None = None,
-    ) -> None:
-        super().__init__(api_key, base_url, account, max_retries)
         self._timeout = timeout
-        self._http = http_client or httpx.Client(
+        self._http: H = http_client or self._http_class(
             base_url=self.base_url, headers=self._headers(), timeout=timeout
         )
-        self._sender = SyncSender(self._http, self._retrying)
+        self._sender = self._sender_class(self._http, self._retrying)
 
-    def for_account(self, account: str) -> Tidings:
+    def for_account(self: C, account: str) -> C:
         """The same key acting for ``account`` (operator keys)."""
-        return Tidings(
+        return type(self)(
             self.api_key,
             self.base_url,
             account=account,
@@ -122,14 +103,29 @@ class Tidings(BaseClient):
             timeout=self._timeout,
         )
 
+    def _headers(self) -> dict[str, str]:
+        return headers_for(self.api_key, self.account, USER_AGENT)
+
     def _send(self, call: Call) -> Any:
         return self._sender.send(call)
 
-    def _paginate(self, call: Call) -> Paginator:
-        return Paginator(self._send, call)
+    def _paginate(self, call: Call) -> Any:
+        return self._paginator_class(self._send, call)
 
     def _stream(self, call: Call) -> Any:
         return self._sender.stream(call)
+
+
+class Tidings(BaseClient[httpx.Client]):
+    """The Tidings API.
+
+    ``Tidings(api_key, base_url="http://127.0.0.1:8000")``; ``api_key`` and ``base_url``
+    default to ``TIDINGS_API_KEY`` and ``TIDINGS_API_URL``. An operator key acts for an
+    account with ``account="acc_…"`` (the ``Tidings-Account`` header)."""
+
+    _http_class = httpx.Client
+    _sender_class = SyncSender
+    _paginator_class = Paginator
 
     def close(self) -> None:
         self._http.close()
@@ -141,44 +137,13 @@ class Tidings(BaseClient):
         self.close()
 
 
-class AsyncTidings(BaseClient):
+class AsyncTidings(BaseClient[httpx.AsyncClient]):
     """The Tidings API for asyncio: the same resources as ``Tidings``; every call is
     awaited, lists are iterated with ``async for`` (``await ….to_list()`` gathers one)."""
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        *,
-        account: str | None = None,
-        max_retries: int = 3,
-        timeout: float = 30.0,
-        http_client: httpx.AsyncClient | None = None,
-    ) -> None:
-        super().__init__(api_key, base_url, account, max_retries)
-        self._timeout = timeout
-        self._http = http_client or httpx.AsyncClient(
-            base_url=self.base_url, headers=self._headers(), timeout=timeout
-        )
-        self._sender = AsyncSender(self._http, self._retrying)
-
-    def for_account(self, account: str) -> AsyncTidings:
-        return AsyncTidings(
-            self.api_key,
-            self.base_url,
-            account=account,
-            max_retries=self.max_retries,
-            timeout=self._timeout,
-        )
-
-    def _send(self, call: Call) -> Any:
-        return self._sender.send(call)
-
-    def _paginate(self, call: Call) -> AsyncPaginator:
-        return AsyncPaginator(self._send, call)
-
-    def _stream(self, call: Call) -> Any:
-        return self._sender.stream(call)
+    _http_class = httpx.AsyncClient
+    _sender_class = AsyncSender
+    _paginator_class = AsyncPaginator
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -190,7 +155,7 @@ class AsyncTidings(BaseClient):
         await self.aclose()
 
 
-def routes(client_class: type[BaseClient] = Tidings) -> dict[tuple[str, str], str]:
+def routes(client_class: type[BaseClient[Any]] = Tidings) -> dict[tuple[str, str], str]:
     """``(METHOD, path template) → "resource.method"`` for every API operation the client
     calls (read from the ``@route`` marks)."""
     found: dict[tuple[str, str], str] = {}

@@ -32,7 +32,7 @@ def seg(value: str) -> str:
 
 
 class Resource:
-    def __init__(self, client: BaseClient) -> None:
+    def __init__(self, client: BaseClient[Any]) -> None:
         self._client = client
 
     def _send(self, call: Call) -> Any:
