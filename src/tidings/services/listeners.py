@@ -173,18 +173,7 @@ async def report(
         raise not_found("notification", notification_id)
     if row.status != "pending":
         raise DomainError(409, f"notification {notification_id!r} has ended already")
-    job = Job(
-        notification_id=row.id,
-        account_id=row.account_id,
-        event_id=row.event_id,
-        event_type=row.event_type,
-        retry_index=row.retry_index,
-        is_test=row.is_test,
-        event_created_at=0,
-        data=b"",
-        webhook=webhook,
-        lease_until=lease,
-    )
+    job = Job.of(row, webhook, lease)
     started = now - int(response.duration_ms * 1000)
     outcome = deliveries.outcome_of(job, started, response, ctx.settings, now)
     await deliveries.record(ctx, listener_id, [outcome], deliveries.rules(ctx))

@@ -124,17 +124,12 @@ async def _lease(
     by_webhook = {r.id: r for r in await conn.execute(select_webhooks)}
     others = await _leased_elsewhere(conn, worker_id, webhook_ids, now, postgres)
     jobs = [
-        Job(
-            notification_id=c.id,
-            account_id=c.account_id,
-            event_id=c.event_id,
-            event_type=c.event_type,
-            retry_index=c.retry_index,
-            is_test=c.is_test,
+        Job.of(
+            c,
+            by_webhook.get(c.webhook_id),
+            lease_until,
             event_created_at=by_event[c.event_id].created_at,
             data=by_event[c.event_id].data,
-            webhook=by_webhook.get(c.webhook_id),
-            lease_until=lease_until,
         )
         for c in sorted(claimed, key=lambda c: c.id)
     ]

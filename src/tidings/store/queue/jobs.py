@@ -30,6 +30,31 @@ class Job:
     def webhook_id(self) -> str:
         return str(self.webhook.id) if self.webhook is not None else ""
 
+    @classmethod
+    def of(
+        cls,
+        notification: Any,
+        webhook: Any,
+        lease_until: int,
+        *,
+        event_created_at: int = 0,
+        data: bytes = b"",
+    ) -> Job:
+        """A notification row (or the columns a claim returned) leased until ``lease_until``;
+        ``data`` and ``event_created_at`` are its event's, when it is to be sent from them."""
+        return cls(
+            notification_id=notification.id,
+            account_id=notification.account_id,
+            event_id=notification.event_id,
+            event_type=notification.event_type,
+            retry_index=notification.retry_index,
+            is_test=notification.is_test,
+            event_created_at=event_created_at,
+            data=data,
+            webhook=webhook,
+            lease_until=lease_until,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
