@@ -153,10 +153,12 @@ async def publish(
     try:
         # Committed (with other requests' events) before this returns: a 202 means durable.
         published = await ctx.publisher.publish(event)
-    except Exception as exc:
+    except BaseException as exc:
+        # Failed, or the request went away (the write may still commit: its lease then
+        # expires and a claim sends it). Either way the worker gets its room back.
         if reservation:
             reservation.cancel()
-        if not is_conflict(exc):
+        if not isinstance(exc, Exception) or not is_conflict(exc):
             raise
         # A concurrent request with the same Idempotency-Key committed first.
         if idempotency_key:
