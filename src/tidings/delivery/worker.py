@@ -79,6 +79,8 @@ class Worker:
         # Slots held for notifications a publish in this process is writing leased to this
         # worker (delivery/handoff.py), not handed over yet.
         self._reserved = 0
+        # The limit the last claim was given (see _claim_limit).
+        self._asked = 0
         self.handoff = Handoff(self)
 
     def wake(self) -> None:
@@ -180,22 +182,25 @@ class Worker:
             await asyncio.sleep(REFILL_PAUSE)
             if self._stopping:
                 return 0
-            free = self._free()
-        limit = min(free, self.ctx.settings.worker_batch_size)
         jobs = await deliveries.claim(
             self.ctx,
             self.worker_id,
-            limit=limit,
-            rooms=self._rooms(),
+            limit=self._claim_limit,
+            rooms=self._rooms,
             health=self._health,
         )
         # A full claim: more may be due, which new notifications must not overtake.
-        self.handoff.caught_up = len(jobs) < limit
+        self.handoff.caught_up = len(jobs) < self._asked or not self._asked
         for job in jobs:
             if job.webhook is not None:
                 self.handoff.learn(job.webhook)
             self._take(job)
         return len(jobs)
+
+    def _claim_limit(self) -> int:
+        """How many a claim may take, asked when it holds the write lock (remembered)."""
+        self._asked = min(self._free(), self.ctx.settings.worker_batch_size)
+        return self._asked
 
     def _free(self) -> int:
         return self._concurrency - len(self._holding) - self._reserved

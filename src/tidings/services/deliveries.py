@@ -5,7 +5,7 @@ operational events that follows from it), hand back what was not sent."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from tidings.config import Settings
@@ -38,21 +38,23 @@ async def claim(
     ctx: Context,
     worker_id: str,
     *,
-    limit: int,
-    rooms: Mapping[str, int],
+    limit: Callable[[], int],
+    rooms: Callable[[], Mapping[str, int]],
     health: HealthRules,
 ) -> list[Job]:
-    """Up to ``limit`` due notifications, leased to ``worker_id`` (see store/queue/claim.py)."""
+    """Up to ``limit()`` due notifications, leased to ``worker_id`` (see store/queue/claim.py).
+    ``limit`` and ``rooms`` are asked once the write lock is held: deliveries that finished
+    while the claim waited for it (an outcome batch being written) make room it can fill."""
     settings = ctx.settings
-    now = ctx.clock.now()
     async with ctx.db.write() as conn:
+        now = ctx.clock.now()
         return await claims.claim(
             conn,
             worker_id=worker_id,
             now=now,
             lease_until=now + int(settings.lease_seconds * 1_000_000),
-            limit=limit,
-            rooms=rooms,
+            limit=limit(),
+            rooms=rooms(),
             default_room=settings.webhook_concurrency,
             rules=health,
         )
