@@ -122,6 +122,16 @@ def test_retry_schedule_is_validated(partner: Tidings, schedule: list[str]) -> N
 # --- circuit breaker and auto-disable -------------------------------------------------------
 
 
+def _breaker_opened(partner: Tidings, rx: Receiver) -> str:
+    """A webhook retrying every 200 ms whose first notification has failed three times (the
+    breaker threshold of the tests below): that notification's id."""
+    add_event_type(partner, "order.paid")
+    create_webhook(partner, rx.url, retry_schedule=["200ms"] * 10)
+    first = _only_notification(publish(partner, "order.paid", _payment(0)))
+    eventually(lambda: notification(partner, first)["attemptCount"] == 3, what="3 failures")
+    return first
+
+
 def test_circuit_breaker_opens_probes_and_closes(own_database: str, tmp_path: Path) -> None:
     settings = {"breaker_threshold": 3, "breaker_probe_interval": "2s"}
     # Three failures open the breaker; two probes fail; the third probe succeeds.
@@ -129,10 +139,7 @@ def test_circuit_breaker_opens_probes_and_closes(own_database: str, tmp_path: Pa
         own_partner(own_database, tmp_path, **settings) as partner,
         Receiver(500, 500, 500, 500, 500, default=200) as rx,
     ):
-        add_event_type(partner, "order.paid")
-        create_webhook(partner, rx.url, retry_schedule=["200ms"] * 10)
-        first = _only_notification(publish(partner, "order.paid", _payment(0)))
-        eventually(lambda: notification(partner, first)["attemptCount"] == 3, what="3 failures")
+        first = _breaker_opened(partner, rx)
 
         # The breaker is open: the webhook's other due notifications wait, spending nothing;
         # nothing reaches the receiver before the probe interval is over, however slow the
@@ -176,10 +183,7 @@ def test_closing_the_breaker_releases_the_waiting_notifications_at_once(
         own_partner(own_database, tmp_path, **settings) as partner,
         Receiver(500, 500, 500, default=200) as rx,
     ):
-        add_event_type(partner, "order.paid")
-        create_webhook(partner, rx.url, retry_schedule=["200ms"] * 10)
-        first = _only_notification(publish(partner, "order.paid", _payment(0)))
-        eventually(lambda: notification(partner, first)["attemptCount"] == 3, what="3 failures")
+        first = _breaker_opened(partner, rx)
         others = [
             _only_notification(publish(partner, "order.paid", _payment(n))) for n in (1, 2, 3)
         ]
