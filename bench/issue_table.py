@@ -14,7 +14,7 @@ from rich.table import Table
 class IssueRow:
     figure: str
     before: str  # the issue's "measured" column
-    baseline: str  # this machine, before the issue's work (ceiling 6,967 req/s)
+    baseline: str  # before the round's work (08f80dd), measured on 2026-12-03's machine
     now: str
     target: str
     met: bool | None = None
@@ -54,7 +54,7 @@ def issue_rows(results: dict[str, Any]) -> list[IssueRow]:
         IssueRow(
             "ceiling: bare aiohttp client, req/s",
             "6,824",
-            "6,967",
+            "14,845",
             f"{ceiling:,.0f}" if ceiling else "not measured",
             "",
         )
@@ -63,14 +63,14 @@ def issue_rows(results: dict[str, Any]) -> list[IssueRow]:
         "SQLite, one process, deliveries/s ÷ ceiling",
         _get(results, "sqlite", "rate"),
         "1,399 ÷ 6,824 = 0.21",
-        "1,002 ÷ 6,967 = 0.14",
+        "2,019 ÷ 14,845 = 0.14",
         0.5,
     )
     ratio_row(
         "PostgreSQL, 2 workers ÷ ceiling",
         _get(results, "postgres", "workers_2", "rate"),
         "529 ÷ 6,824 = 0.08",
-        "528 ÷ 6,967 = 0.08",
+        "801 ÷ 14,845 = 0.05",
         0.4,
     )
     sustained = _get(results, "latency", "sustained_rate")
@@ -78,7 +78,7 @@ def issue_rows(results: dict[str, Any]) -> list[IssueRow]:
         IssueRow(
             "publish → receipt, one --role all process on SQLite: sustained events/s",
             "saturates at 665",
-            "saturates at 660",
+            "saturates (940/s published)",
             f"{sustained:,.0f}" if sustained else "not measured",
             "",
         )
@@ -88,7 +88,7 @@ def issue_rows(results: dict[str, Any]) -> list[IssueRow]:
         IssueRow(
             "  p50 / p99 at half the sustained rate",
             "115 / 257 ms at 330/s",
-            "11.9 s / 12.7 s at 660/s (saturated)",
+            "169.6 / 291.1 ms at 465/s",
             f"{half['p50_ms']:,.1f} / {half['p99_ms']:,.1f} ms at {half['achieved_rate']:,.0f}/s"
             if half
             else "not measured",
@@ -101,7 +101,7 @@ def issue_rows(results: dict[str, Any]) -> list[IssueRow]:
         IssueRow(
             "  p50 (p99) at 50/s",
             "7.8 ms (last note)",
-            "",
+            "7.7 to 8.0 ms (paced script)",
             f"{low['p50_ms']:,.1f} ms ({low['p99_ms']:,.1f} ms) at {low['achieved_rate']:,.0f}/s"
             if low
             else "not measured",
@@ -113,14 +113,14 @@ def issue_rows(results: dict[str, Any]) -> list[IssueRow]:
         "ingest: POST /v1/events 202s/s, one API process, SQLite ÷ ceiling",
         _get(results, "ingest", "sqlite", "rate"),
         "620 ÷ 6,824 = 0.09",
-        "570 ÷ 6,967 = 0.08",
+        "1,256 ÷ 14,845 = 0.08",
         0.2,
     )
     ratio_row(
         "ingest, PostgreSQL ÷ ceiling",
         _get(results, "ingest", "postgres", "rate"),
         "787 ÷ 6,824 = 0.12",
-        "650 ÷ 6,967 = 0.09",
+        "1,313 ÷ 14,845 = 0.09",
         0.2,
     )
     delivered = _get(results, "backlog", "delivered_in_window")
@@ -132,7 +132,7 @@ def issue_rows(results: dict[str, Any]) -> list[IssueRow]:
             f"{_get(results, 'backlog', 'notifications') or 1_000_000:,} due on PostgreSQL: "
             "drained per second by one worker ÷ ceiling",
             "63,981 in 60 s = 1,066/s = 0.16",
-            "43,424 in 60 s = 724/s = 0.10",
+            "114,912 in 60 s = 1,915/s = 0.13",
             f"{delivered:,} in {window:g} s = {text}" if drained is not None else text,
             "≥ 0.4",
             ratio >= 0.4 if drained is not None and ceiling else None,
@@ -143,7 +143,7 @@ def issue_rows(results: dict[str, Any]) -> list[IssueRow]:
         IssueRow(
             "  worker peak RSS",
             "",
-            "117 MB",
+            "115 MB",
             f"{rss:,.0f} MB" if rss is not None else "not measured",
             "≤ 300 MB",
             rss <= 300 if rss is not None else None,
@@ -154,7 +154,7 @@ def issue_rows(results: dict[str, Any]) -> list[IssueRow]:
         IssueRow(
             f"fan-out 1 → {_get(results, 'fanout', 'webhooks') or 1000:,} webhooks",
             "0.77 s",
-            "1.23 s",
+            "0.54 s",
             f"{seconds:.2f} s" if seconds is not None else "not measured",
             "≤ 0.25 s",
             seconds <= 0.25 if seconds is not None else None,
@@ -171,7 +171,7 @@ def issue_table(lines: list[IssueRow], caption: str) -> Table:
     )
     t.add_column("figure")
     t.add_column("before (issue 16)", justify="right")
-    t.add_column("before, this machine", justify="right")
+    t.add_column("before (08f80dd), this machine", justify="right")
     t.add_column("this run", justify="right")
     t.add_column("target")
     t.add_column("met", justify="center")
