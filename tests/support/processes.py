@@ -247,10 +247,13 @@ def publish_many(
             status, found = 0, None
             try:
                 async with http.post(f"{base_url}/v1/events", json=body, headers=headers) as answer:
-                    status = answer.status
-                    found = await answer.json() if status == 202 else await answer.text()
+                    code = answer.status
+                    found = await answer.json() if code == 202 else await answer.text()
+                    status = code  # only once the whole answer arrived
             except (aiohttp.ClientError, TimeoutError):
-                pass  # the answer was lost: the same Idempotency-Key makes the retry safe
+                # The answer was lost (a process killed after its status line, say): the same
+                # Idempotency-Key makes the retry safe.
+                pass
             if status == 202:
                 assert isinstance(found, dict)
                 accepted[found["id"]] = [n["id"] for n in found["notifications"]]
