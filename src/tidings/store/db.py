@@ -105,7 +105,10 @@ def _create_engine(url: str) -> AsyncEngine:
         # request is answered 503 (the worker retries its claim).
         return create_async_engine(url, pool_size=20, max_overflow=10)
     ensure_sqlite_dir(url)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    # No rollback when a connection goes back to the pool: every use has already ended its
+    # transaction (a write commits or rolls back, a read's connection rolls back on close),
+    # and on aiosqlite the extra rollback is one more hop to the driver's thread per use.
+    engine = create_async_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None)
 
     @sa.event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
