@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import signal
 import time
-from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import httpx
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from tidings_client import AsyncTidings
 
 console = Console(highlight=False)
 
@@ -57,8 +58,8 @@ def listen(
 
 
 async def _run(api_url: str, api_key: str, forward_to: str, events: str | None) -> None:
-    auth = {"Authorization": f"Bearer {api_key}"}
-    params = {"events": events} if events else {}
+    from tidings_client import AsyncTidings, TidingsError
+
     wait = RECONNECT
     shown_secret = False
     # Ctrl-C or SIGTERM stops for good: a cancellation that a transport error hides (httpx may
@@ -75,30 +76,27 @@ async def _run(api_url: str, api_key: str, forward_to: str, events: str | None) 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop)
     async with (
-        httpx.AsyncClient(base_url=api_url, headers=auth, timeout=30) as api,
+        AsyncTidings(api_key, api_url, max_retries=0) as api,
         httpx.AsyncClient(timeout=30, follow_redirects=False) as local,
     ):
         while True:
             try:
-                async with api.stream(
-                    "GET", "/v1/listen", params=params, timeout=httpx.Timeout(30, read=None)
-                ) as stream:
-                    if stream.status_code >= 400:
-                        await stream.aread()
-                        raise typer.Exit(_refused(stream))
+                listener = ""
+                async for name, data in api.listen.stream(events):
                     wait = RECONNECT
-                    listener = ""
-                    async for name, data in _events(stream):
-                        if name == "ready":
-                            if not shown_secret:
-                                console.print(
-                                    f"Ready! Your webhook signing secret is {data['secret']} "
-                                    f"(forwarding to {forward_to}; Ctrl-C to stop)"
-                                )
-                                shown_secret = True
-                            listener = data["listenerId"]
-                        elif name == "notification":
-                            await _forward(api, local, listener, forward_to, data)
+                    if name == "ready":
+                        if not shown_secret:
+                            console.print(
+                                f"Ready! Your webhook signing secret is {data['secret']} "
+                                f"(forwarding to {forward_to}; Ctrl-C to stop)"
+                            )
+                            shown_secret = True
+                        listener = data["listenerId"]
+                    elif name == "notification":
+                        await _forward(api, local, listener, forward_to, data)
+            except TidingsError as exc:  # the server refused the stream (a bad key, say)
+                console.print(f"[red]error:[/] {exc.message}")
+                raise typer.Exit(1) from None
             except httpx.TransportError as exc:
                 if stopping.is_set():
                     return
@@ -111,39 +109,15 @@ async def _run(api_url: str, api_key: str, forward_to: str, events: str | None) 
             wait = min(wait * 2, MOST)
 
 
-def _refused(response: httpx.Response) -> int:
-    try:
-        message = response.json()["error"]["message"]
-    except (ValueError, KeyError, TypeError):
-        message = response.text or f"HTTP {response.status_code}"
-    console.print(f"[red]error:[/] {message}")
-    return 1
-
-
-async def _events(stream: httpx.Response) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-    """Server-Sent Events: ``event:`` and ``data:`` lines, a blank line ends each."""
-    name: str = "message"
-    data: list[str] = []
-    async for line in stream.aiter_lines():
-        if line.startswith(":"):
-            continue
-        if not line:
-            if data:
-                yield name, json.loads("\n".join(data))
-            name, data = "message", []
-        elif line.startswith("event:"):
-            name = line[6:].strip()
-        elif line.startswith("data:"):
-            data.append(line[5:].strip())
-
-
 async def _forward(
-    api: httpx.AsyncClient,
+    api: AsyncTidings,
     local: httpx.AsyncClient,
     listener: str,
     forward_to: str,
     notification: dict[str, Any],
 ) -> None:
+    from tidings_client import TidingsError
+
     started = time.perf_counter()
     status: int | None = None
     error: str | None = None
@@ -161,16 +135,15 @@ async def _forward(
         f"{datetime.now():%H:%M:%S}  {notification['eventType']:<32} "
         f"{notification['notificationId']}  {shown}  {took:.0f} ms"
     )
-    reported = await api.post(
-        f"/v1/listen/{listener}/results",
-        json={
-            "notificationId": notification["notificationId"],
-            "lease": notification["lease"],
-            "statusCode": status,
-            "durationMs": round(took, 3),
-            "error": error,
-            "responseBody": body,
-        },
-    )
-    if reported.status_code >= 400:
-        _refused(reported)
+    try:
+        await api.listen.report(
+            listener,
+            notification["notificationId"],
+            notification["lease"],
+            status_code=status,
+            duration_ms=round(took, 3),
+            error=error,
+            response_body=body,
+        )
+    except TidingsError as exc:
+        console.print(f"[red]error:[/] {exc.message}")
