@@ -250,19 +250,20 @@ def test_replay_and_bulk_resend_show_progress(
     tidings.event_types.create("order.paid")
     since = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     env = _subprocess_env(server, account["key"])
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        """A long command in a terminal-less process: its progress bar as printed."""
+        return subprocess.run(
+            [*TIDINGS, *args], env=env, capture_output=True, text=True, timeout=120
+        )
+
     with Receiver(default=500) as receiver:
         hook = tidings.webhooks.create(receiver.url, ["order.paid"], retry_schedule=[])
         for n in range(3):
             tidings.events.publish("order.paid", {"n": n})
         _failed(tidings, hook["id"], 3)
         receiver.default = Reply(200)
-        replayed = subprocess.run(
-            [*TIDINGS, "webhooks", "replay", hook["id"], "--since", since],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        replayed = run("webhooks", "replay", hook["id"], "--since", since)
         assert replayed.returncode == 0, replayed.stderr
         assert "replaying" in replayed.stdout and "100%" in replayed.stdout
         assert "Replayed 3 notifications" in replayed.stdout
@@ -273,13 +274,7 @@ def test_replay_and_bulk_resend_show_progress(
         tidings.events.publish("order.paid", {"n": 4})
         _failed(tidings, hook["id"], 2)
         receiver.default = Reply(200)
-        resent = subprocess.run(
-            [*TIDINGS, "notifications", "resend", "--webhook", hook["id"], "--status", "failed"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        resent = run("notifications", "resend", "--webhook", hook["id"], "--status", "failed")
         assert resent.returncode == 0, resent.stderr
         assert "resending" in resent.stdout and "100%" in resent.stdout
         assert "Resent 2 notification(s)." in resent.stdout
