@@ -96,8 +96,8 @@ def create_app(
                 # The only worker (one process serves an SQLite store): publishing here may
                 # hand it notifications without a claim. Not on PostgreSQL, where the
                 # per-webhook concurrency cap is counted across workers at claim time.
-                ctx.handoff = worker.handoff
-                ctx.routes.on_clear.append(worker.handoff.forget)
+                ctx.handoff = handoff = worker.accept_handoffs()
+                ctx.routes.on_clear.append(handoff.forget)
         # Pulls run where deliveries run.
         runner = PullRunner(ctx) if worker else None
         if runner:

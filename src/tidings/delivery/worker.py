@@ -81,7 +81,8 @@ class Worker:
         self._reserved = 0
         # The limit the last claim was given (see _claim_limit).
         self._asked = 0
-        self.handoff = Handoff(self)
+        # Set by accept_handoffs: on PostgreSQL it stays None and costs nothing.
+        self.handoff: Handoff | None = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -189,11 +190,12 @@ class Worker:
             rooms=self._rooms,
             health=self._health,
         )
-        # A full claim: more may be due, which new notifications must not overtake.
-        self.handoff.caught_up = len(jobs) < self._asked or not self._asked
+        if self.handoff is not None:
+            # A full claim: more may be due, which new notifications must not overtake.
+            self.handoff.caught_up = len(jobs) < self._asked or not self._asked
+            for row in {job.webhook_id: job.webhook for job in jobs if job.webhook}.values():
+                self.handoff.learn(row)
         for job in jobs:
-            if job.webhook is not None:
-                self.handoff.learn(job.webhook)
             self._take(job)
         return len(jobs)
 
@@ -206,6 +208,11 @@ class Worker:
         return self._concurrency - len(self._holding) - self._reserved
 
     # --- hand-off (delivery/handoff.py) -------------------------------------------------------
+
+    def accept_handoffs(self) -> Handoff:
+        """Let this process's publishes hand notifications to this worker (the only worker)."""
+        self.handoff = Handoff(self)
+        return self.handoff
 
     def hold(self, webhook_id: str) -> bool:
         """Reserve a slot for a notification to ``webhook_id`` if both caps allow it now."""
@@ -313,7 +320,7 @@ class Worker:
 
     def _push(self, result: Any) -> None:
         outcome.observe(result)
-        if result.status != "succeeded":
+        if result.status != "succeeded" and self.handoff is not None:
             self.handoff.forget(result.webhook_id)  # its health is the claim's to judge
         self._writer.push(result)
 
