@@ -70,8 +70,9 @@ def is_conflict(exc: BaseException) -> bool:
 
 
 def is_unavailable(exc: BaseException) -> bool:
-    """Whether an error means the database cannot be reached right now (restart, network),
-    as opposed to a bad statement: the caller should answer 503 and try again later."""
+    """Whether an error means the database cannot take the statement right now (restart,
+    network, or PostgreSQL chose this transaction to end a deadlock and rolled it back), as
+    opposed to a bad statement: the caller should answer 503 and try again later."""
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, sa.exc.DBAPIError) and seen.connection_invalidated:
@@ -80,7 +81,7 @@ def is_unavailable(exc: BaseException) -> bool:
             return True
         if isinstance(seen, OSError | ConnectionError | TimeoutError):
             return True
-        if type(seen).__module__.startswith("asyncpg") and type(seen).__name__ in _PG_DOWN:
+        if type(seen).__module__.startswith("asyncpg") and type(seen).__name__ in _PG_AGAIN:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
@@ -96,6 +97,9 @@ _PG_DOWN = {
     "InterfaceError",
     "InternalClientError",
 }
+# ... and for a transaction PostgreSQL rolled back so that another could go on: trying it again
+# is all it takes (a webhook deleted while its worker records outcomes, say).
+_PG_AGAIN = _PG_DOWN | {"DeadlockDetectedError", "SerializationError"}
 
 
 def _create_engine(url: str) -> AsyncEngine:
