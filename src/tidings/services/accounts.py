@@ -81,11 +81,12 @@ async def delete(ctx: Context, caller: Caller, account_id: str) -> None:
     async with ctx.db.write() as conn:
         if await store.get(conn, account_id) is None:
             raise not_found("account", account_id)
-        await store.mark_deleted(conn, account_id, now)
-        await webhook_store.disable_all(conn, account_id, "account deleted", now)
-        await pull_store.disable_all(conn, account_id, "account deleted", now)
+        # Notification rows before webhook rows (store/queue/transitions.py).
         await transitions.end_pending(
             conn, account_id=account_id, reason="account deleted", now=now
         )
+        await store.mark_deleted(conn, account_id, now)
+        await webhook_store.disable_all(conn, account_id, "account deleted", now)
+        await pull_store.disable_all(conn, account_id, "account deleted", now)
     ctx.keys.changed()
     ctx.routes.changed()

@@ -98,8 +98,9 @@ async def _remove_stale(conn: Connection, account_id: str | None, now: int) -> N
 
 
 async def _remove(conn: Connection, webhook_id: str, now: int) -> None:
-    await store.delete(conn, webhook_id)
+    # Notification rows before the webhook row (store/queue/transitions.py).
     await transitions.end_pending(conn, webhook_id=webhook_id, reason="listener left", now=now)
+    await store.delete(conn, webhook_id)
 
 
 async def disconnect(ctx: Context, listener: Listener) -> None:

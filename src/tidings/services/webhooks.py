@@ -286,8 +286,9 @@ async def delete(ctx: Context, access: Access, webhook_id: str) -> None:
     now = ctx.clock.now()
     async with ctx.db.write() as conn:
         row = await _existing(conn, ctx, access, webhook_id)
-        await store.delete(conn, row.id)
+        # Notification rows before the webhook row (store/queue/transitions.py).
         await transitions.end_pending(conn, webhook_id=row.id, reason="webhook deleted", now=now)
+        await store.delete(conn, row.id)
     ctx.routes.changed()
 
 

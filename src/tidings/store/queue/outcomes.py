@@ -40,6 +40,9 @@ _PG_ATTEMPTS = sa.text(
     " CAST(:errors AS text[]), CAST(:outcomes AS varchar[]))"
     " ON CONFLICT (id) DO NOTHING"
 )
+_PG_LOCK = sa.text(
+    "SELECT id FROM notifications WHERE id = ANY(CAST(:ids AS varchar[])) ORDER BY id FOR UPDATE"
+)
 _PG_NOTIFICATIONS = sa.text(
     "UPDATE notifications AS n SET status = u.status,"
     " attempt_count = n.attempt_count + u.attempted, retry_index = u.retry_index,"
@@ -133,6 +136,10 @@ async def _write_sqlite(
 async def _write_postgres(
     conn: AsyncConnection, worker_id: str, outcomes: list[Outcome], tried: list[Outcome]
 ) -> None:
+    # The batch's rows locked in id order first, as every other writer of many notifications
+    # does (transitions.lock_in_order), so that one cannot deadlock with, say, a webhook's
+    # deletion ending the same rows; the webhook rows (_judge) come after.
+    await conn.execute(_PG_LOCK, {"ids": sorted(o.notification_id for o in outcomes)})
     if tried:
         await conn.execute(
             _PG_ATTEMPTS,
