@@ -312,6 +312,25 @@ def test_ordered_delivery_waits_for_the_one_before(
     assert [r.headers["webhook-id"] for r in got[:3]] == [ids[0]] * 3
 
 
+def test_ordered_delivery_goes_on_behind_more_than_a_webhooks_room(
+    partner: Tidings, event_type: str
+) -> None:
+    # The first one's retry falls due after the forty published behind it: a claim that read
+    # only each webhook's room of earliest due rows (32) never reached it, and the webhook stalled.
+    later = 40
+    with Receiver(500, default=200) as rx:
+        create_webhook(partner, rx.url, ordered=True, retry_schedule=["2s"])
+        first = _only_notification(publish(partner, event_type, _payment(0)))
+        rx.wait(1)
+        ids = [first] + [
+            _only_notification(publish(partner, event_type, _payment(n)))
+            for n in range(1, later + 1)
+        ]
+        rx.wait(later + 2, timeout=30)
+        got = list(rx.requests)
+    _assert_strictly_in_order(got, ids)
+
+
 def test_ordered_delivery_of_events_published_concurrently(
     partner: Tidings, event_type: str
 ) -> None:

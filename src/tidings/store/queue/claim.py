@@ -154,21 +154,68 @@ async def _choose(
     ends among such rows, the webhooks behind them are found by the per-webhook index instead of
     reading the pile on every claim (a hung endpoint's backlog must not slow the others)."""
     window_size = limit * SCAN_FACTOR
-    params = {"now": now, "window_size": window_size}
-    rows = (await conn.execute(_window(postgres), params)).all()
-    choice = claims.choose(rows, now, limit, lambda w: rooms.get(w, default_room))
+    params: dict[str, Any] = {"now": now, "window_size": window_size}
+    if postgres:
+        held = sorted(rooms)
+        params |= {"held": held, "rooms": [rooms[w] for w in held], "default_room": default_room}
+        rows = (await conn.execute(_PG_WINDOW, params)).all()
+        # The rows past their webhook's room were read but not returned: the window may have
+        # been full of them (and when nothing came back, it may have been).
+        blocked = not rows or rows[0].window_rows == window_size
+        choice = claims.choose(rows, now, limit, lambda w: rooms.get(w, default_room))
+    else:
+        rows = (await conn.execute(_window(), params)).all()
+        choice = claims.choose(rows, now, limit, lambda w: rooms.get(w, default_room))
+        blocked = choice.passed_over and len(rows) == window_size
     chosen = choice.ids
-    if choice.passed_over and len(rows) == window_size and len(chosen) < limit:
+    if blocked and len(chosen) < limit:
         chosen += await _beyond_window(
             conn, now, limit - len(chosen), rooms, default_room, choice.taken, postgres
         )
     return chosen
 
 
+# PostgreSQL's window: the earliest due rows are read without locks, and only those within
+# their webhook's room (``held``/``rooms`` for the webhooks this worker holds some of, else
+# ``default_room``) are locked, one by one (``SKIP LOCKED``), and returned. Locking the whole
+# window kept rows a claim could not take from the other workers and cost a write per row:
+# with one webhook's backlog a claim locked four times its limit to take the handful its room
+# allowed. The rows are locked in a LATERAL sub-select, after the room filter (``OFFSET 0``
+# keeps the planner from merging the two): asyncpg's prepared statement gets a generic plan,
+# and joined plainly that plan scanned every due row.
+_PG_WINDOW = sa.text(
+    "SELECT n.id, r.webhook_id, r.breaker_open_until, r.head, r.window_rows"
+    " FROM (SELECT d.id, d.webhook_id, d.next_attempt_at, d.window_rows,"
+    "  w.breaker_open_until, CASE WHEN w.ordered THEN d.id END AS head"
+    "  FROM (SELECT id, webhook_id, next_attempt_at, count(*) OVER () AS window_rows,"
+    "   row_number() OVER (PARTITION BY webhook_id ORDER BY next_attempt_at, id) AS place"
+    "   FROM (SELECT id, webhook_id, next_attempt_at FROM notifications"
+    "    WHERE status = 'pending' AND next_attempt_at <= :now"
+    "    ORDER BY next_attempt_at LIMIT :window_size) AS due) AS d"
+    "  JOIN webhooks AS w ON w.id = d.webhook_id"
+    "  LEFT JOIN unnest(CAST(:held AS varchar[]), CAST(:rooms AS integer[]))"
+    "   AS room(webhook_id, room) ON room.webhook_id = d.webhook_id"
+    # An ordered webhook offers its oldest pending notification alone, wherever it is in
+    # the window (a retry due later than the newer ones behind it).
+    "  WHERE CASE WHEN w.ordered THEN d.id = (SELECT min(h.id) FROM notifications AS h"
+    "   WHERE h.webhook_id = d.webhook_id AND h.status = 'pending')"
+    "   ELSE d.place <= coalesce(room.room, :default_room) END"
+    # A listener's notifications go down its own stream, not through a worker.
+    "   AND w.listener_id IS NULL"
+    "  OFFSET 0) AS r"
+    # Checked again on the row as locked: another claim may have taken it meanwhile.
+    " CROSS JOIN LATERAL (SELECT x.id FROM notifications AS x"
+    "  WHERE x.id = r.id AND x.status = 'pending' AND x.next_attempt_at <= :now"
+    "  FOR UPDATE SKIP LOCKED) AS n"
+    " ORDER BY r.next_attempt_at"
+)
+
+
 @functools.cache
-def _window(postgres: bool) -> sa.Select[Any]:
-    """The earliest due rows with what decides whether each may go now; built once (it runs on
-    every claim), ``now`` and ``window_size`` bound per call."""
+def _window() -> sa.Select[Any]:
+    """SQLite's window (one writer at a time: no locks): the earliest due rows with what
+    decides whether each may go now; built once (it runs on every claim), ``now`` and
+    ``window_size`` bound per call."""
     n, w = notifications, webhooks
     window = (
         sa.select(
@@ -189,7 +236,7 @@ def _window(postgres: bool) -> sa.Select[Any]:
         .order_by(n.c.next_attempt_at)
         .limit(sa.bindparam("window_size", type_=sa.Integer))
     )
-    return window.with_for_update(skip_locked=True, of=n) if postgres else window
+    return window
 
 
 def _oldest_pending(webhook_id: Any) -> Any:

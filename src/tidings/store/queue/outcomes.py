@@ -3,6 +3,7 @@ webhook's health as core/health.py judges it (failures in a row, breaker, 410, a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -176,9 +177,31 @@ async def _write_postgres(
 async def _judge(
     conn: AsyncConnection, streaks: dict[str, health.Streak], now: int, rules: HealthRules
 ) -> list[Disabled]:
-    """Read each webhook's health (locked on PostgreSQL, in id order, so two workers recording
-    for one webhook add up rather than overwrite), judge it, write it back."""
+    """Read each webhook's health, judge it, write it back. On PostgreSQL the rows to change
+    are read again locked (in id order), so two workers recording for one webhook add up
+    rather than overwrite. A batch that changes nothing (successes on a healthy webhook, the
+    usual case) takes no lock: it orders as if it had run before any concurrent writer, and
+    the claims that lock the webhook row do not wait for it."""
     postgres = conn.dialect.name == "postgresql"
+    rows = await _health(conn, sorted(streaks), postgres, lock=False)
+    changes, disabled = _verdicts(rows, streaks, now, rules)
+    if postgres and (changes or disabled):
+        rows = await _health(conn, sorted({*changes, *disabled}), postgres, lock=True)
+        changes, disabled = _verdicts(rows, streaks, now, rules)
+    if changes:
+        await conn.execute(_set_health, list(changes.values()))
+    for gone in disabled.values():
+        await conn.execute(
+            webhooks.update()
+            .where(webhooks.c.id == gone.webhook_id)
+            .values(status="Disabled", disabled_reason=gone.reason, updated_at=now)
+        )
+    return list(disabled.values())
+
+
+async def _health(
+    conn: AsyncConnection, webhook_ids: list[str], postgres: bool, *, lock: bool
+) -> Sequence[Any]:
     query = (
         sa.select(
             webhooks.c.id,
@@ -189,14 +212,20 @@ async def _judge(
             webhooks.c.failing_since,
             webhooks.c.breaker_open_until,
         )
-        .where(one_of(webhooks.c.id, sorted(streaks), postgres))
+        .where(one_of(webhooks.c.id, webhook_ids, postgres))
         .order_by(webhooks.c.id)
     )
-    if postgres:
-        query = query.with_for_update()
-    changes: list[dict[str, Any]] = []
-    disabled: list[Disabled] = []
-    for row in (await conn.execute(query)).all():
+    return (await conn.execute(query.with_for_update() if lock else query)).all()
+
+
+def _verdicts(
+    rows: Sequence[Any], streaks: dict[str, health.Streak], now: int, rules: HealthRules
+) -> tuple[dict[str, dict[str, Any]], dict[str, Disabled]]:
+    """Per webhook whose health the streaks change: its new health (as ``_set_health``'s
+    parameters), and those the rules disable."""
+    changes: dict[str, dict[str, Any]] = {}
+    disabled: dict[str, Disabled] = {}
+    for row in rows:
         before = health.Health(
             row.consecutive_failures,
             row.failing_since,
@@ -210,22 +239,12 @@ async def _judge(
             before.failing_since,
             before.breaker_open_until,
         ):
-            changes.append(
-                {
-                    "b_id": row.id,
-                    "b_failures": after.consecutive_failures,
-                    "b_since": after.failing_since,
-                    "b_breaker": after.breaker_open_until,
-                }
-            )
+            changes[row.id] = {
+                "b_id": row.id,
+                "b_failures": after.consecutive_failures,
+                "b_since": after.failing_since,
+                "b_breaker": after.breaker_open_until,
+            }
         if verdict.disabled:
-            disabled.append(Disabled(row.id, row.account_id, row.url, verdict.disabled))
-    if changes:
-        await conn.execute(_set_health, changes)
-    for gone in disabled:
-        await conn.execute(
-            webhooks.update()
-            .where(webhooks.c.id == gone.webhook_id)
-            .values(status="Disabled", disabled_reason=gone.reason, updated_at=now)
-        )
-    return disabled
+            disabled[row.id] = Disabled(row.id, row.account_id, row.url, verdict.disabled)
+    return changes, disabled
