@@ -158,10 +158,11 @@ async def _choose(
     if postgres:
         held = sorted(rooms)
         params |= {"held": held, "rooms": [rooms[w] for w in held], "default_room": default_room}
-        rows = (await conn.execute(_PG_WINDOW, params)).all()
-        # The rows past their webhook's room were read but not returned: the window may have
-        # been full of them (and when nothing came back, it may have been).
-        blocked = not rows or rows[0].window_rows == window_size
+        answer = (await conn.execute(_PG_WINDOW, params)).all()
+        rows = [row for row in answer if row.id is not None]
+        # Rows past their webhook's room were read but not returned: a full window may hide
+        # other webhooks' rows behind them.
+        blocked = max(row.window_rows or 0 for row in answer) == window_size
         choice = claims.choose(rows, now, limit, lambda w: rooms.get(w, default_room))
     else:
         rows = (await conn.execute(_window(), params)).all()
@@ -184,15 +185,15 @@ async def _choose(
 # keeps the planner from merging the two): asyncpg's prepared statement gets a generic plan,
 # and joined plainly that plan scanned every due row.
 _PG_WINDOW = sa.text(
-    "SELECT n.id, r.webhook_id, r.breaker_open_until, r.head, r.window_rows"
-    " FROM (SELECT d.id, d.webhook_id, d.next_attempt_at, d.window_rows,"
+    "WITH due AS MATERIALIZED (SELECT id, webhook_id, next_attempt_at,"
+    "  row_number() OVER (PARTITION BY webhook_id ORDER BY next_attempt_at, id) AS place"
+    "  FROM (SELECT id, webhook_id, next_attempt_at FROM notifications"
+    "   WHERE status = 'pending' AND next_attempt_at <= :now"
+    "   ORDER BY next_attempt_at LIMIT :window_size) AS earliest)"
+    " (SELECT n.id, r.webhook_id, r.breaker_open_until, r.head, NULL AS window_rows"
+    " FROM (SELECT d.id, d.webhook_id, d.next_attempt_at,"
     "  w.breaker_open_until, CASE WHEN w.ordered THEN d.id END AS head"
-    "  FROM (SELECT id, webhook_id, next_attempt_at, count(*) OVER () AS window_rows,"
-    "   row_number() OVER (PARTITION BY webhook_id ORDER BY next_attempt_at, id) AS place"
-    "   FROM (SELECT id, webhook_id, next_attempt_at FROM notifications"
-    "    WHERE status = 'pending' AND next_attempt_at <= :now"
-    "    ORDER BY next_attempt_at LIMIT :window_size) AS due) AS d"
-    "  JOIN webhooks AS w ON w.id = d.webhook_id"
+    "  FROM due AS d JOIN webhooks AS w ON w.id = d.webhook_id"
     "  LEFT JOIN unnest(CAST(:held AS varchar[]), CAST(:rooms AS integer[]))"
     "   AS room(webhook_id, room) ON room.webhook_id = d.webhook_id"
     # An ordered webhook offers its oldest pending notification alone, wherever it is in
@@ -207,7 +208,10 @@ _PG_WINDOW = sa.text(
     " CROSS JOIN LATERAL (SELECT x.id FROM notifications AS x"
     "  WHERE x.id = r.id AND x.status = 'pending' AND x.next_attempt_at <= :now"
     "  FOR UPDATE SKIP LOCKED) AS n"
-    " ORDER BY r.next_attempt_at"
+    " ORDER BY r.next_attempt_at)"
+    # Last, a row without id saying how many rows the window read (when it read as many as
+    # it could, the rows left out may hide other webhooks' behind them).
+    " UNION ALL SELECT NULL, NULL, NULL, NULL, count(*) FROM due"
 )
 
 
