@@ -165,13 +165,16 @@ def issue_rows(results: dict[str, Any]) -> list[IssueRow]:
 
 def issue_table(lines: list[IssueRow], caption: str) -> Table:
     t = Table(
-        title="Issue 16: before (the issue), before on this machine, and this run",
+        title=(
+            "Issue 16: before (the issue), before the round (08f80dd, measured on a quiet"
+            " Intel Xeon 2-core machine), and this run"
+        ),
         caption=caption,
         caption_justify="left",
     )
     t.add_column("figure")
     t.add_column("before (issue 16)", justify="right")
-    t.add_column("before (08f80dd), this machine", justify="right")
+    t.add_column("before (08f80dd), Xeon 2026-12-03", justify="right")
     t.add_column("this run", justify="right")
     t.add_column("target")
     t.add_column("met", justify="center")
