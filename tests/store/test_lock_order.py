@@ -3,9 +3,9 @@ the other instead of deadlocking (PostgreSQL would roll one back after a second:
 the partner, or outcomes written again later). Both lock the notification rows in id order,
 and before the webhook row (store/queue/transitions.py).
 
-The interleaving that deadlocked is made on purpose: a third transaction holds one of the
-notifications, the outcome batch waits for it holding the others, then the DELETE comes and
-waits too; the third transaction lets go."""
+The interleavings that deadlocked are made on purpose: a third transaction holds one of the
+notifications, the outcome batch (or the DELETE) comes and waits for it, then the other comes
+and waits too; the third transaction lets go."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.support.databases import make_settings, postgres_database
-from tests.support.partner import create_webhook, open_account, publish
+from tests.support.partner import client_with_key, create_webhook, open_account, publish
 from tests.support.server import RunningServer
 from tidings.core.crypto import Keyring, new_key
 from tidings.outbound.sender import Response
@@ -55,7 +55,9 @@ async def _until_waiting(db: Database, count: int) -> None:
     raise AssertionError(f"{count} transaction(s) never waited for a lock")
 
 
-async def _interleave(ctx: Context, api: RunningServer, key: str, webhook_id: str) -> Any:
+async def _interleave(
+    ctx: Context, api: RunningServer, key: str, webhook_id: str, first: str
+) -> Any:
     health = deliveries.rules(ctx)
     jobs = await deliveries.claim(
         ctx, WORKER, limit=lambda: NOTIFICATIONS, rooms=lambda: {}, health=health
@@ -68,11 +70,14 @@ async def _interleave(ctx: Context, api: RunningServer, key: str, webhook_id: st
         deliveries.outcome_of(job, now, answered, ctx.settings, now)
         for job in sorted(jobs, key=lambda j: j.notification_id, reverse=True)
     ]
-    held = min(j.notification_id for j in jobs)
+    ids = sorted(j.notification_id for j in jobs)
+    # The first comes to wait behind the held row holding the rows before it (the deletion,
+    # locking in id order) or none (the outcome batch): the second then waits for the first.
+    held = ids[0] if first == "outcomes" else ids[len(ids) // 2]
     deleted: dict[str, Any] = {}
 
     def delete() -> None:
-        with httpx.Client(base_url=api.base_url, headers={"X-Api-Key": key}) as http:
+        with client_with_key(api.base_url, key) as http:
             deleted["response"] = http.delete(f"/v1/webhooks/{webhook_id}")
 
     async with ctx.db.engine.connect() as holder:
@@ -80,11 +85,15 @@ async def _interleave(ctx: Context, api: RunningServer, key: str, webhook_id: st
         await holder.execute(
             sa.text("SELECT id FROM notifications WHERE id = :id FOR UPDATE"), {"id": held}
         )
-        recording = asyncio.create_task(deliveries.record(ctx, WORKER, outcomes, health))
-        await _until_waiting(ctx.db, 1)
         deleting = threading.Thread(target=delete)
-        deleting.start()
-        await _until_waiting(ctx.db, 2)
+        if first == "deletion":
+            deleting.start()
+            await _until_waiting(ctx.db, 1)
+        recording = asyncio.create_task(deliveries.record(ctx, WORKER, outcomes, health))
+        await _until_waiting(ctx.db, 1 if first == "outcomes" else 2)
+        if first == "outcomes":
+            deleting.start()
+            await _until_waiting(ctx.db, 2)
         await transaction.rollback()
     recorded = await recording
     await asyncio.to_thread(deleting.join, 30)
@@ -99,8 +108,17 @@ async def _statuses(db: Database) -> dict[str, int]:
         return {row[0]: row[1] for row in (await conn.execute(query)).all()}
 
 
+@pytest.mark.parametrize(
+    ("first", "ends"),
+    [
+        # Every outcome is written (the webhook goes after them), each with its one attempt.
+        ("outcomes", "succeeded/1"),
+        # The deletion ends them first; the outcomes that follow change nothing.
+        ("deletion", "failed/0"),
+    ],
+)
 def test_deleting_a_webhook_while_its_outcomes_are_written_does_not_deadlock(
-    pg_url: str, tmp_path: Path
+    pg_url: str, tmp_path: Path, first: str, ends: str
 ) -> None:
     settings = make_settings(pg_url, tmp_path, role="api")
     with RunningServer(settings) as api, open_account(api, event_types=["order.paid"]) as client:
@@ -116,7 +134,7 @@ def test_deleting_a_webhook_while_its_outcomes_are_written_does_not_deadlock(
 
         async def run() -> tuple[Any, httpx.Response, dict[str, int]]:
             try:
-                recorded, response = await _interleave(ctx, api, key, webhook["id"])
+                recorded, response = await _interleave(ctx, api, key, webhook["id"], first)
                 return recorded, response, await _statuses(ctx.db)
             finally:
                 await ctx.db.dispose()
@@ -125,5 +143,4 @@ def test_deleting_a_webhook_while_its_outcomes_are_written_does_not_deadlock(
 
     assert recorded.disabled == []
     assert response.status_code == 204, response.text
-    # Every outcome was written (the webhook went after them), each with its one attempt.
-    assert statuses == {"succeeded/1": NOTIFICATIONS}
+    assert statuses == {ends: NOTIFICATIONS}

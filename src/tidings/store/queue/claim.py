@@ -160,16 +160,16 @@ async def _choose(
         params |= {"held": held, "rooms": [rooms[w] for w in held], "default_room": default_room}
         answer = (await conn.execute(_PG_WINDOW, params)).all()
         rows = [row for row in answer if row.id is not None]
-        # Rows past their webhook's room were read but not returned: a full window may hide
-        # other webhooks' rows behind them.
-        blocked = max(row.window_rows or 0 for row in answer) == window_size
-        choice = claims.choose(rows, now, limit, lambda w: rooms.get(w, default_room))
+        read = next(row.window_rows for row in answer if row.id is None)
     else:
         rows = (await conn.execute(_window(), params)).all()
-        choice = claims.choose(rows, now, limit, lambda w: rooms.get(w, default_room))
-        blocked = choice.passed_over and len(rows) == window_size
+        read = len(rows)
+    choice = claims.choose(rows, now, limit, lambda w: rooms.get(w, default_room))
     chosen = choice.ids
-    if blocked and len(chosen) < limit:
+    # A full window that could not fill the claim was passed over in part (on PostgreSQL the
+    # rows past their webhook's room are not even returned): other webhooks' rows may lie
+    # behind it.
+    if read == window_size and len(chosen) < limit:
         chosen += await _beyond_window(
             conn, now, limit - len(chosen), rooms, default_room, choice.taken, postgres
         )

@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tidings.core import health
 from tidings.core.health import HealthRules
 from tidings.store.queue.jobs import Disabled, Outcome
+from tidings.store.queue.transitions import lock_in_order
 from tidings.store.sql import one_of
-from tidings.store.tables import webhooks
+from tidings.store.tables import notifications, webhooks
 
 # The hot path, run through the driver: one statement text each, compiled once. Only while
 # the lease is still this worker's: an outcome that comes after the lease expired (and another
@@ -40,9 +41,6 @@ _PG_ATTEMPTS = sa.text(
     " CAST(:codes AS integer[]), CAST(:bodies AS text[]), CAST(:durations AS float8[]),"
     " CAST(:errors AS text[]), CAST(:outcomes AS varchar[]))"
     " ON CONFLICT (id) DO NOTHING"
-)
-_PG_LOCK = sa.text(
-    "SELECT id FROM notifications WHERE id = ANY(CAST(:ids AS varchar[])) ORDER BY id FOR UPDATE"
 )
 _PG_NOTIFICATIONS = sa.text(
     "UPDATE notifications AS n SET status = u.status,"
@@ -138,9 +136,11 @@ async def _write_postgres(
     conn: AsyncConnection, worker_id: str, outcomes: list[Outcome], tried: list[Outcome]
 ) -> None:
     # The batch's rows locked in id order first, as every other writer of many notifications
-    # does (transitions.lock_in_order), so that one cannot deadlock with, say, a webhook's
-    # deletion ending the same rows; the webhook rows (_judge) come after.
-    await conn.execute(_PG_LOCK, {"ids": sorted(o.notification_id for o in outcomes)})
+    # does, so that one cannot deadlock with, say, a webhook's deletion ending the same rows;
+    # the webhook rows (_judge) come after.
+    await lock_in_order(
+        conn, one_of(notifications.c.id, [o.notification_id for o in outcomes], True)
+    )
     if tried:
         await conn.execute(
             _PG_ATTEMPTS,
