@@ -59,9 +59,10 @@ async def _interleave(
     ctx: Context, api: RunningServer, key: str, webhook_id: str, first: str
 ) -> Any:
     health = deliveries.rules(ctx)
-    jobs = await deliveries.claim(
+    claimed = await deliveries.claim(
         ctx, WORKER, limit=lambda: NOTIFICATIONS, rooms=lambda: {}, health=health
     )
+    jobs = claimed.jobs
     assert len(jobs) == NOTIFICATIONS
     now = ctx.clock.now()
     answered = Response(status_code=200, body="ok", duration_ms=1.0, error=None)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import Counter
+from collections import Counter, deque
 from typing import Any
 
 import structlog
@@ -72,8 +72,17 @@ class Worker:
         # Each webhook ready to send to: id -> (the row it was built from, what is sent as
         # stored, its secrets opened and its fixed headers built).
         self._prepared: dict[str, tuple[Any, tuple[Any, ...], attempt.Prepared]] = {}
-        # Jobs held per webhook (sending, or waiting for a rate-limit slot).
+        # Jobs held per webhook (queued, parked, sending, or waiting for a rate-limit slot).
         self._held: Counter[str] = Counter()
+        # Of those, the ones being sent (or waiting for their rate-limit slot): at most the
+        # webhook's cap. Leased ahead of it (see _ahead), the rest wait parked.
+        self._sending: Counter[str] = Counter()
+        self._parked: dict[str, deque[Job]] = {}
+        # Webhooks the last claim found this worker alone on and sending freely: it may hold
+        # leases ahead of their cap.
+        self._alone: set[str] = set()
+        # Parked leases being handed back (a failure ended their webhook's lease ahead).
+        self._handing_back: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
         # Slots held for notifications a publish in this process is writing leased to this
@@ -124,7 +133,7 @@ class Worker:
                 await asyncio.wait_for(self._all_done.wait(), timeout=grace)
         for sender in self._senders:
             sender.cancel()
-        await asyncio.gather(*self._senders, return_exceptions=True)
+        await asyncio.gather(*self._senders, *self._handing_back, return_exceptions=True)
         # Still queued, or cut off mid-send: handed back unsent.
         unfinished = list(self._holding.values())
         await self._writer.stop()
@@ -167,9 +176,21 @@ class Worker:
                 await self._idle()
 
     def _rooms(self) -> dict[str, int]:
-        """How many more this worker may send now to each webhook it holds some of."""
+        """How many more this worker may hold for each webhook it holds some of: its cap, and
+        as much again ahead of it where this worker is alone (see _ahead)."""
+        return {w: self._full(w) - held for w, held in self._held.items()}
+
+    def _ahead(self) -> dict[str, int]:
+        """The part of each room beyond the webhook's cap. A worker alone on a webhook that
+        sends freely leases up to twice its cap and sends at most the cap at once: claims are
+        then larger than the gap between two, and the next requests are already leased when
+        the in-flight ones answer. The claim grants it only while no other worker holds leases
+        on the webhook (store/queue/claim.py)."""
+        return dict.fromkeys(self._alone, self.ctx.settings.webhook_concurrency)
+
+    def _full(self, webhook_id: str) -> int:
         cap = self.ctx.settings.webhook_concurrency
-        return {webhook_id: cap - held for webhook_id, held in self._held.items()}
+        return cap * 2 if webhook_id in self._alone else cap
 
     async def _claim_some(self) -> int:
         free = self._free()
@@ -183,13 +204,20 @@ class Worker:
             await asyncio.sleep(REFILL_PAUSE)
             if self._stopping:
                 return 0
-        jobs = await deliveries.claim(
+        claimed = await deliveries.claim(
             self.ctx,
             self.worker_id,
             limit=self._claim_limit,
             rooms=self._rooms,
             health=self._health,
+            ahead=self._ahead(),
         )
+        jobs = claimed.jobs
+        for webhook_id in {job.webhook_id for job in jobs}:
+            if webhook_id in claimed.alone:
+                self._alone.add(webhook_id)
+            else:
+                self._alone.discard(webhook_id)
         if self.handoff is not None:
             # A full claim: more may be due, which new notifications must not overtake.
             self.handoff.caught_up = len(jobs) < self._asked or not self._asked
@@ -245,28 +273,73 @@ class Worker:
         self._queue.put_nowait(job)
 
     async def _send_loop(self) -> None:
+        cap = self.ctx.settings.webhook_concurrency
         while True:
-            job = await self._queue.get()
-            try:
-                await self._deliver(job)
-            except asyncio.CancelledError:
-                raise  # stopping: the job stays held, and its lease is handed back
-            except Exception:
-                # Its lease expires and another attempt is made then.
-                log.exception("delivery failed", notification_id=job.notification_id)
-            self._done(job)
+            job: Job | None = await self._queue.get()
+            while job is not None:
+                webhook_id = job.webhook_id
+                if self._sending[webhook_id] >= cap:
+                    # Leased ahead: sent when one of the webhook's requests answers.
+                    self._parked.setdefault(webhook_id, deque()).append(job)
+                    break
+                self._sending[webhook_id] += 1
+                try:
+                    await self._deliver(job)
+                except asyncio.CancelledError:
+                    raise  # stopping: the job stays held, and its lease is handed back
+                except Exception:
+                    # Its lease expires and another attempt is made then.
+                    log.exception("delivery failed", notification_id=job.notification_id)
+                finally:
+                    self._sending[webhook_id] -= 1
+                    if self._sending[webhook_id] <= 0:
+                        del self._sending[webhook_id]
+                self._done(job)
+                job = self._next_parked(webhook_id)
+
+    def _next_parked(self, webhook_id: str) -> Job | None:
+        parked = self._parked.get(webhook_id)
+        if not parked:
+            return None
+        job = parked.popleft()
+        if not parked:
+            del self._parked[webhook_id]
+        return job
+
+    def _hand_back_parked(self, webhook_id: str) -> None:
+        """A webhook that failed sends no more of what was leased ahead of its cap: those leases
+        go back, due at once, for the next claim to judge under the webhook's health rules."""
+        self._alone.discard(webhook_id)
+        parked = self._parked.pop(webhook_id, None)
+        if parked:
+            task = asyncio.create_task(self._release(list(parked)))
+            self._handing_back.add(task)
+            task.add_done_callback(self._handing_back.discard)
+
+    async def _release(self, jobs: list[Job]) -> None:
+        try:
+            await deliveries.release(self.ctx, self.worker_id, jobs)
+            metrics.LEASES_RELEASED.inc(len(jobs))
+        except Exception:
+            log.warning("handing back leases failed; they expire", count=len(jobs))
+        finally:
+            for job in jobs:
+                self._done(job)
 
     def _done(self, job: Job) -> None:
         webhook_id = job.webhook_id
-        self._holding.pop(job.notification_id, None)
+        if self._holding.get(job.notification_id) is job:
+            # (A lease handed back may have been claimed again already: that job stays held.)
+            del self._holding[job.notification_id]
         self._held[webhook_id] -= 1
-        cap = self.ctx.settings.webhook_concurrency
-        if self._held[webhook_id] == cap - max(1, cap // 4):
+        full = self._full(webhook_id)
+        if self._held[webhook_id] == full - max(1, full // 4):
             # The webhook was full and a quarter of its room is free again: claim for it in
             # one go rather than one claim per finished delivery.
             self._wake.set()
         if self._held[webhook_id] <= 0:
             del self._held[webhook_id]
+            self._alone.discard(webhook_id)
         self._slot_free.set()
         if not self._holding:
             self._all_done.set()
@@ -320,8 +393,10 @@ class Worker:
 
     def _push(self, result: Any) -> None:
         outcome.observe(result)
-        if result.status != "succeeded" and self.handoff is not None:
-            self.handoff.forget(result.webhook_id)  # its health is the claim's to judge
+        if result.status != "succeeded":
+            self._hand_back_parked(result.webhook_id)
+            if self.handoff is not None:
+                self.handoff.forget(result.webhook_id)  # its health is the claim's to judge
         self._writer.push(result)
 
     def _prepare(self, row: Any) -> attempt.Prepared:

@@ -35,7 +35,7 @@ SCHEDULER_LEADER = Gauge(
 )
 LEASES_RELEASED = Counter(
     "tidings_leases_released_total",
-    "Claimed notifications handed back unsent at shutdown",
+    "Claimed notifications handed back unsent (at shutdown; leased ahead of a webhook that failed)",
     registry=REGISTRY,
 )
 HANDED_OFF = Counter(

@@ -41,10 +41,13 @@ async def claim(
     limit: Callable[[], int],
     rooms: Callable[[], Mapping[str, int]],
     health: HealthRules,
-) -> list[Job]:
-    """Up to ``limit()`` due notifications, leased to ``worker_id`` (see store/queue/claim.py).
-    ``limit`` and ``rooms`` are asked once the write lock is held: deliveries that finished
-    while the claim waited for it (an outcome batch being written) make room it can fill."""
+    ahead: Mapping[str, int] | None = None,
+) -> claims.Claimed:
+    """Up to ``limit()`` due notifications, leased to ``worker_id`` (see store/queue/claim.py;
+    ``ahead``: the part of each room beyond the webhook's cap, granted only to a worker alone
+    on it). ``limit`` and ``rooms`` are asked once the write lock is held: deliveries that
+    finished while the claim waited for it (an outcome batch being written) make room it can
+    fill."""
     settings = ctx.settings
     async with ctx.db.write() as conn:
         now = ctx.clock.now()
@@ -57,6 +60,7 @@ async def claim(
             rooms=rooms(),
             default_room=settings.webhook_concurrency,
             rules=health,
+            ahead=ahead,
         )
 
 

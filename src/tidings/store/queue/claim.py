@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,6 +28,14 @@ BEYOND_WINDOW = 16
 NEXT_DUE_WINDOW = 256
 
 
+@dataclass(frozen=True)
+class Claimed:
+    jobs: list[Job]
+    # Webhooks of this claim that no other worker holds leases on and that may lease ahead
+    # (see ``claim``'s ``ahead``).
+    alone: frozenset[str] = field(default_factory=frozenset)
+
+
 async def claim(
     conn: AsyncConnection,
     *,
@@ -37,14 +46,23 @@ async def claim(
     rooms: Mapping[str, int],
     default_room: int,
     rules: HealthRules,
-) -> list[Job]:
+    ahead: Mapping[str, int] | None = None,
+) -> Claimed:
     """Take up to ``limit`` due notifications, leased to ``worker_id`` until ``lease_until``.
     ``rooms`` is how many more this worker may hold for the webhooks it holds some of (others:
     ``default_room``); leases other workers hold on the same webhook are subtracted here, under
-    the webhook's row lock, so the cap holds across workers."""
+    the webhook's row lock, so the cap holds across workers.
+
+    ``ahead`` is the part of a webhook's room beyond its concurrency cap: leases a worker takes
+    in advance and sends as in-flight requests finish, so that claims are larger than the gap
+    between two. It is granted only to a worker alone on a webhook that sends freely (no
+    failure in a row, not ordered, not rate-limited): when other workers hold leases on it,
+    all their leases count against the cap."""
     postgres = conn.dialect.name == "postgresql"
     chosen = await _choose(conn, now, limit, rooms, default_room, postgres)
-    return await _lease(conn, chosen, worker_id, now, lease_until, rooms, default_room, rules)
+    return await _lease(
+        conn, chosen, worker_id, now, lease_until, rooms, default_room, rules, ahead or {}
+    )
 
 
 async def claim_listener(
@@ -73,7 +91,8 @@ async def claim_listener(
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     chosen = list((await conn.execute(query)).scalars())
-    return await _lease(conn, chosen, listener_id, now, lease_until, {}, limit, rules)
+    claimed = await _lease(conn, chosen, listener_id, now, lease_until, {}, limit, rules, {})
+    return claimed.jobs
 
 
 async def _lease(
@@ -85,12 +104,13 @@ async def _lease(
     rooms: Mapping[str, int],
     default_room: int,
     rules: HealthRules,
-) -> list[Job]:
+    ahead: Mapping[str, int],
+) -> Claimed:
     """Lease the ``chosen`` notifications to ``worker_id``; load their events and webhooks;
     apply each webhook's limits."""
     postgres = conn.dialect.name == "postgresql"
     if not chosen:
-        return []
+        return Claimed([])
     claimed = (
         await conn.execute(
             notifications.update()
@@ -108,7 +128,7 @@ async def _lease(
         )
     ).all()
     if not claimed:
-        return []
+        return Claimed([])
     event_rows = await conn.execute(
         sa.select(events.c.id, events.c.data, events.c.created_at).where(
             one_of(events.c.id, sorted({c.event_id for c in claimed}), postgres)
@@ -133,8 +153,27 @@ async def _lease(
         )
         for c in sorted(claimed, key=lambda c: c.id)
     ]
-    room = {w: rooms.get(w, default_room) - others.get(w, 0) for w in webhook_ids}
-    return await _apply_limits(conn, jobs, now, room, rules)
+    alone = frozenset(
+        w
+        for w in webhook_ids
+        if not others.get(w) and w in by_webhook and _sends_freely(by_webhook[w], now)
+    )
+    room = {
+        w: rooms.get(w, default_room) - others.get(w, 0) - (0 if w in alone else ahead.get(w, 0))
+        for w in webhook_ids
+    }
+    return Claimed(await _apply_limits(conn, jobs, now, room, rules), alone)
+
+
+def _sends_freely(webhook: Any, now: int) -> bool:
+    """Whether nothing but the concurrency cap holds back ``webhook``'s sends."""
+    return (
+        webhook.status == "Active"
+        and not webhook.consecutive_failures
+        and not webhook.ordered
+        and not webhook.rate_limit
+        and (webhook.breaker_open_until is None or webhook.breaker_open_until <= now)
+    )
 
 
 async def _choose(
