@@ -120,3 +120,35 @@ def test_a_failure_hands_back_what_was_leased_ahead_unsent(
             "every notification attempted",
         )
         assert len(got) >= 2 * CAP
+
+
+def test_leases_ahead_never_take_the_slots_other_webhooks_need(
+    own_database: str, tmp_path: Path
+) -> None:
+    # Four slots, a cap of two: a hung webhook holds its two in flight, and leasing two more
+    # ahead would fill the worker. It must not: another webhook's event goes out at once, not
+    # after the hung requests time out.
+    timeout = 5.0
+    settings = make_settings(
+        own_database,
+        tmp_path,
+        webhook_concurrency=CAP,
+        worker_concurrency=2 * CAP,
+        delivery_timeout=timeout,
+    )
+    with (
+        RunningServer(settings) as server,
+        open_partner(server) as partner,
+        Receiver(default=Reply(200, delay=timeout + 2)) as hung,
+        Receiver() as healthy,
+    ):
+        add_event_type(partner, "order.paid")
+        add_event_type(partner, "order.shipped")
+        create_webhook(partner, hung.url, event_types=["order.paid"])
+        for n in range(10):
+            publish(partner, "order.paid", _payment(n))
+        hung.wait(CAP)
+        create_webhook(partner, healthy.url, event_types=["order.shipped"])
+        publish(partner, "order.shipped", _payment(1000))
+        (got,) = healthy.wait(1)
+        assert got.at < hung.requests[0].at + timeout

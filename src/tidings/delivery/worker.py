@@ -186,11 +186,17 @@ class Worker:
         then larger than the gap between two, and the next requests are already leased when
         the in-flight ones answer. The claim grants it only while no other worker holds leases
         on the webhook (store/queue/claim.py)."""
-        return dict.fromkeys(self._alone, self.ctx.settings.webhook_concurrency)
+        cap = self.ctx.settings.webhook_concurrency
+        return {w: cap for w in self._alone if self._full(w) > cap}
 
     def _full(self, webhook_id: str) -> int:
+        """How many leases this worker may hold for ``webhook_id``: its cap, or twice that
+        while alone on it, as long as the worker keeps another cap's worth of slots free for
+        other webhooks (a hung endpoint's leases ahead must not starve them)."""
         cap = self.ctx.settings.webhook_concurrency
-        return cap * 2 if webhook_id in self._alone else cap
+        if webhook_id in self._alone and self._free() >= 2 * cap:
+            return cap * 2
+        return cap
 
     async def _claim_some(self) -> int:
         free = self._free()
@@ -210,7 +216,7 @@ class Worker:
             limit=self._claim_limit,
             rooms=self._rooms,
             health=self._health,
-            ahead=self._ahead(),
+            ahead=self._ahead,
         )
         jobs = claimed.jobs
         for webhook_id in {job.webhook_id for job in jobs}:

@@ -41,13 +41,13 @@ async def claim(
     limit: Callable[[], int],
     rooms: Callable[[], Mapping[str, int]],
     health: HealthRules,
-    ahead: Mapping[str, int] | None = None,
+    ahead: Callable[[], Mapping[str, int]] | None = None,
 ) -> claims.Claimed:
     """Up to ``limit()`` due notifications, leased to ``worker_id`` (see store/queue/claim.py;
-    ``ahead``: the part of each room beyond the webhook's cap, granted only to a worker alone
-    on it). ``limit`` and ``rooms`` are asked once the write lock is held: deliveries that
-    finished while the claim waited for it (an outcome batch being written) make room it can
-    fill."""
+    ``ahead()``: the part of each room beyond the webhook's cap, granted only to a worker
+    alone on it, asked right after ``rooms()`` so that the two agree). ``limit`` and ``rooms``
+    are asked once the write lock is held: deliveries that finished while the claim waited for
+    it (an outcome batch being written) make room it can fill."""
     settings = ctx.settings
     async with ctx.db.write() as conn:
         now = ctx.clock.now()
@@ -60,7 +60,7 @@ async def claim(
             rooms=rooms(),
             default_room=settings.webhook_concurrency,
             rules=health,
-            ahead=ahead,
+            ahead=ahead() if ahead else None,
         )
 
 
