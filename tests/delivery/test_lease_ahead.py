@@ -90,13 +90,13 @@ def test_a_worker_alone_leases_ahead_and_sends_no_more_than_the_cap(
 def test_a_failure_hands_back_what_was_leased_ahead_unsent(
     own_database: str, tmp_path: Path
 ) -> None:
-    # The receiver fails every request after three seconds: by then the worker holds the cap
+    # The receiver fails every request after six seconds: by then the worker holds the cap
     # in flight and as much again leased ahead.
     settings = make_settings(own_database, tmp_path, webhook_concurrency=CAP)
     with (
         RunningServer(settings) as server,
         open_partner(server) as partner,
-        Receiver(default=Reply(500, delay=3.0)) as rx,
+        Receiver(default=Reply(500, delay=6.0)) as rx,
     ):
         add_event_type(partner, "order.paid")
         create_webhook(partner, rx.url)

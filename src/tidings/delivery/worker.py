@@ -81,6 +81,14 @@ class Worker:
         # Webhooks the last claim found this worker alone on and sending freely: it may hold
         # leases ahead of their cap.
         self._alone: set[str] = set()
+        # Webhooks whose last attempt here failed: no lease ahead until one succeeds (the
+        # failure may not be recorded yet when the next claim comes).
+        self._failing: set[str] = set()
+        # Per webhook, the most its last claim let this worker hold (see _done).
+        self._limit: dict[str, int] = {}
+        # A parked lease waits up to one delivery timeout for a slot, then its own request
+        # takes up to another: leasing ahead needs leases that outlast both.
+        self._may_lease_ahead = settings.lease_seconds > 2 * settings.delivery_timeout + 5
         # Parked leases being handed back (a failure ended their webhook's lease ahead).
         self._handing_back: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -187,12 +195,12 @@ class Worker:
         the in-flight ones answer. The claim grants it only while no other worker holds leases
         on the webhook (store/queue/claim.py)."""
         cap = self.ctx.settings.webhook_concurrency
-        return {w: cap for w in self._alone if self._full(w) > cap}
+        return {w: cap for w in self._held if self._full(w) > cap}
 
     def _full(self, webhook_id: str) -> int:
         """How many leases this worker may hold for ``webhook_id``: its cap, or twice that
         while alone on it, as long as the worker keeps another cap's worth of slots free for
-        other webhooks (a hung endpoint's leases ahead must not starve them)."""
+        other webhooks (a hung endpoint's leases ahead must not starve them; _claim_limit)."""
         cap = self.ctx.settings.webhook_concurrency
         if webhook_id in self._alone and self._free() >= 2 * cap:
             return cap * 2
@@ -220,10 +228,12 @@ class Worker:
         )
         jobs = claimed.jobs
         for webhook_id in {job.webhook_id for job in jobs}:
-            if webhook_id in claimed.alone:
+            alone = webhook_id in claimed.alone and webhook_id not in self._failing
+            if alone and self._may_lease_ahead:
                 self._alone.add(webhook_id)
             else:
                 self._alone.discard(webhook_id)
+            self._limit[webhook_id] = self._full(webhook_id)
         if self.handoff is not None:
             # A full claim: more may be due, which new notifications must not overtake.
             self.handoff.caught_up = len(jobs) < self._asked or not self._asked
@@ -236,6 +246,10 @@ class Worker:
     def _claim_limit(self) -> int:
         """How many a claim may take, asked when it holds the write lock (remembered)."""
         self._asked = min(self._free(), self.ctx.settings.worker_batch_size)
+        if self._ahead():
+            # Leases ahead never take the worker's last cap's worth of slots: they stay free
+            # for other webhooks (the next claim, with fewer free, leases nothing ahead).
+            self._asked = min(self._asked, self._free() - self.ctx.settings.webhook_concurrency)
         return self._asked
 
     def _free(self) -> int:
@@ -262,7 +276,7 @@ class Worker:
         self._reserved -= 1
         self._held[webhook_id] -= 1
         if self._held[webhook_id] <= 0:
-            del self._held[webhook_id]
+            self._forget(webhook_id)
         self._slot_free.set()
 
     def adopt(self, job: Job) -> None:
@@ -327,7 +341,7 @@ class Worker:
             await deliveries.release(self.ctx, self.worker_id, jobs)
             metrics.LEASES_RELEASED.inc(len(jobs))
         except Exception:
-            log.warning("handing back leases failed; they expire", count=len(jobs))
+            log.exception("handing back leases failed; they expire", count=len(jobs))
         finally:
             for job in jobs:
                 self._done(job)
@@ -338,17 +352,24 @@ class Worker:
             # (A lease handed back may have been claimed again already: that job stays held.)
             del self._holding[job.notification_id]
         self._held[webhook_id] -= 1
-        full = self._full(webhook_id)
+        # Against what the last claim let it hold (not _full(), which moves with the free
+        # slots: a threshold that moves can be passed without being met).
+        full = self._limit.get(webhook_id, self.ctx.settings.webhook_concurrency)
         if self._held[webhook_id] == full - max(1, full // 4):
             # The webhook was full and a quarter of its room is free again: claim for it in
             # one go rather than one claim per finished delivery.
             self._wake.set()
         if self._held[webhook_id] <= 0:
-            del self._held[webhook_id]
-            self._alone.discard(webhook_id)
+            self._forget(webhook_id)
         self._slot_free.set()
         if not self._holding:
             self._all_done.set()
+
+    def _forget(self, webhook_id: str) -> None:
+        """This worker holds nothing of ``webhook_id`` any more."""
+        del self._held[webhook_id]
+        self._alone.discard(webhook_id)
+        self._limit.pop(webhook_id, None)
 
     async def _idle(self) -> None:
         """Sleep until woken, until the next notification falls due, or the poll interval."""
@@ -399,7 +420,10 @@ class Worker:
 
     def _push(self, result: Any) -> None:
         outcome.observe(result)
-        if result.status != "succeeded":
+        if result.status == "succeeded":
+            self._failing.discard(result.webhook_id)
+        else:
+            self._failing.add(result.webhook_id)
             self._hand_back_parked(result.webhook_id)
             if self.handoff is not None:
                 self.handoff.forget(result.webhook_id)  # its health is the claim's to judge
