@@ -6,11 +6,14 @@ failure hands back what was leased ahead, unsent, for the next claim to judge.""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import sqlalchemy as sa
+from tidings_client import Tidings
 
 from tests.support.databases import make_settings
 from tests.support.partner import (
@@ -58,25 +61,35 @@ def _payment(n: int) -> dict[str, Any]:
     return {"paymentId": f"pay_{n}", "amount": n}
 
 
+@contextmanager
+def _one_webhook(
+    database_url: str, data_dir: Path, reply: Reply
+) -> Iterator[tuple[RunningServer, Tidings, Receiver]]:
+    """A server with a cap of ``CAP`` and one webhook to a receiver answering ``reply``."""
+    settings = make_settings(database_url, data_dir, webhook_concurrency=CAP)
+    with (
+        RunningServer(settings) as server,
+        open_partner(server) as partner,
+        Receiver(default=reply) as rx,
+    ):
+        add_event_type(partner, "order.paid")
+        create_webhook(partner, rx.url)
+        yield server, partner, rx
+
+
+def _wait_for_leases_ahead(server: RunningServer) -> None:
+    url = server.settings.resolved_database_url()
+    eventually(lambda: _leased(url) == 2 * CAP, 15, "leases ahead of the cap")
+
+
 def test_a_worker_alone_leases_ahead_and_sends_no_more_than_the_cap(
     own_database: str, tmp_path: Path
 ) -> None:
     # Each answer takes two seconds: long enough for the worker to claim what it may hold.
-    settings = make_settings(own_database, tmp_path, webhook_concurrency=CAP)
-    with (
-        RunningServer(settings) as server,
-        open_partner(server) as partner,
-        Receiver(default=Reply(200, delay=2.0)) as rx,
-    ):
-        add_event_type(partner, "order.paid")
-        create_webhook(partner, rx.url)
+    with _one_webhook(own_database, tmp_path, Reply(200, delay=2.0)) as (server, partner, rx):
         events = [publish(partner, "order.paid", _payment(n)) for n in range(8)]
         # Twice the cap leased (half of it waiting for the first answers)...
-        eventually(
-            lambda: _leased(server.settings.resolved_database_url()) == 2 * CAP,
-            15,
-            "leases ahead of the cap",
-        )
+        _wait_for_leases_ahead(server)
         got = rx.wait(8, timeout=30)
         # ...but never more than the cap in flight at the receiver.
         assert rx.max_in_flight == CAP
@@ -92,21 +105,10 @@ def test_a_failure_hands_back_what_was_leased_ahead_unsent(
 ) -> None:
     # The receiver fails every request after six seconds: by then the worker holds the cap
     # in flight and as much again leased ahead.
-    settings = make_settings(own_database, tmp_path, webhook_concurrency=CAP)
-    with (
-        RunningServer(settings) as server,
-        open_partner(server) as partner,
-        Receiver(default=Reply(500, delay=6.0)) as rx,
-    ):
-        add_event_type(partner, "order.paid")
-        create_webhook(partner, rx.url)
+    with _one_webhook(own_database, tmp_path, Reply(500, delay=6.0)) as (server, partner, rx):
         before = _released(server.base_url)
         events = [publish(partner, "order.paid", _payment(n)) for n in range(2 * CAP)]
-        eventually(
-            lambda: _leased(server.settings.resolved_database_url()) == 2 * CAP,
-            15,
-            "leases ahead of the cap",
-        )
+        _wait_for_leases_ahead(server)
         assert len(rx.requests) <= CAP
         # The first failure hands back the leases waiting behind the cap: not sent by this
         # worker on its own say, but due again for a claim, which judges the webhook's health.
