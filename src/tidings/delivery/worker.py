@@ -186,25 +186,22 @@ class Worker:
     def _rooms(self) -> dict[str, int]:
         """How many more this worker may hold for each webhook it holds some of: its cap, and
         as much again ahead of it where this worker is alone (see _ahead)."""
-        return {w: self._full(w) - held for w, held in self._held.items()}
+        cap = self.ctx.settings.webhook_concurrency
+        ahead = self._ahead()
+        return {w: cap + ahead.get(w, 0) - held for w, held in self._held.items()}
 
     def _ahead(self) -> dict[str, int]:
         """The part of each room beyond the webhook's cap. A worker alone on a webhook that
         sends freely leases up to twice its cap and sends at most the cap at once: claims are
         then larger than the gap between two, and the next requests are already leased when
         the in-flight ones answer. The claim grants it only while no other worker holds leases
-        on the webhook (store/queue/claim.py)."""
+        on the webhook (store/queue/claim.py). None while fewer than two caps' worth of the
+        worker's slots are free: a hung endpoint's leases ahead must not starve the other
+        webhooks (see also _claim_limit)."""
         cap = self.ctx.settings.webhook_concurrency
-        return {w: cap for w in self._held if self._full(w) > cap}
-
-    def _full(self, webhook_id: str) -> int:
-        """How many leases this worker may hold for ``webhook_id``: its cap, or twice that
-        while alone on it, as long as the worker keeps another cap's worth of slots free for
-        other webhooks (a hung endpoint's leases ahead must not starve them; _claim_limit)."""
-        cap = self.ctx.settings.webhook_concurrency
-        if webhook_id in self._alone and self._free() >= 2 * cap:
-            return cap * 2
-        return cap
+        if self._free() < 2 * cap:
+            return {}
+        return dict.fromkeys(self._alone, cap)
 
     async def _claim_some(self) -> int:
         free = self._free()
@@ -227,13 +224,17 @@ class Worker:
             ahead=self._ahead,
         )
         jobs = claimed.jobs
-        for webhook_id in {job.webhook_id for job in jobs}:
+        cap = self.ctx.settings.webhook_concurrency
+        webhook_ids = {job.webhook_id for job in jobs}
+        for webhook_id in webhook_ids:
             alone = webhook_id in claimed.alone and webhook_id not in self._failing
             if alone and self._may_lease_ahead:
                 self._alone.add(webhook_id)
             else:
                 self._alone.discard(webhook_id)
-            self._limit[webhook_id] = self._full(webhook_id)
+        ahead = self._ahead()
+        for webhook_id in webhook_ids:
+            self._limit[webhook_id] = cap + ahead.get(webhook_id, 0)
         if self.handoff is not None:
             # A full claim: more may be due, which new notifications must not overtake.
             self.handoff.caught_up = len(jobs) < self._asked or not self._asked
@@ -352,7 +353,7 @@ class Worker:
             # (A lease handed back may have been claimed again already: that job stays held.)
             del self._holding[job.notification_id]
         self._held[webhook_id] -= 1
-        # Against what the last claim let it hold (not _full(), which moves with the free
+        # Against what the last claim let it hold (not _rooms(), which moves with the free
         # slots: a threshold that moves can be passed without being met).
         full = self._limit.get(webhook_id, self.ctx.settings.webhook_concurrency)
         if self._held[webhook_id] == full - max(1, full // 4):
