@@ -9,8 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import registry
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from tidings.store import sqlite_driver
+
+registry.register(f"sqlite.{sqlite_driver.DRIVER}", sqlite_driver.__name__, "Dialect")
 
 
 class Database:
@@ -109,10 +114,14 @@ def _create_engine(url: str) -> AsyncEngine:
         # request is answered 503 (the worker retries its claim).
         return create_async_engine(url, pool_size=20, max_overflow=10)
     ensure_sqlite_dir(url)
+    parsed = make_url(url)
+    if parsed.drivername == "sqlite+aiosqlite":
+        # The same driver, one trip to its thread per statement instead of four.
+        parsed = parsed.set(drivername=f"sqlite+{sqlite_driver.DRIVER}")
     # No rollback when a connection goes back to the pool: every use has already ended its
     # transaction (a write commits or rolls back, a read's connection rolls back on close),
     # and on aiosqlite the extra rollback is one more hop to the driver's thread per use.
-    engine = create_async_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None)
+    engine = create_async_engine(parsed, connect_args={"timeout": 30}, pool_reset_on_return=None)
 
     @sa.event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
