@@ -39,7 +39,7 @@ def _with_trips(tmp_path: Path, body: _Body) -> Any:
                     sa.text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT UNIQUE)")
                 )
             async with db.engine.connect() as conn:
-                driver = (await conn.get_raw_connection()).driver_connection
+                driver: Any = (await conn.get_raw_connection()).driver_connection
                 handed = driver._tx  # aiosqlite's queue to the connection's thread
                 counting = _Counting(handed)
                 driver._tx = counting  # the thread keeps reading the queue itself
