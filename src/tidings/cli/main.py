@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import math
 import signal
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
@@ -29,6 +30,7 @@ from tidings.cli.admin import accounts_app, keys_app, require_database
 from tidings.cli.listen import listen
 from tidings.cli.users import users_app
 from tidings.config import Settings, settings_with
+from tidings.runtime import gc_tuning
 from tidings.store.db import shown_url
 
 app = typer.Typer(
@@ -129,6 +131,7 @@ def serve(
         host=host, port=port, data_dir=data_dir, database_url=database_url, role=role
     )
     log_config.configure(settings.log_level)
+    gc_tuning.tune()
     url = settings.resolved_database_url()
     if migrate_first:
         upgrade(url)
@@ -173,6 +176,12 @@ def serve(
 class _Server(uvicorn.Server):
     """uvicorn's server, telling the app at SIGTERM/SIGINT that it is stopping: open streams
     (tidings listen) end at once instead of holding the shutdown for its whole grace."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        # The app is built, its lifespan has started the worker and the caches: what exists
+        # now lives as long as the process (runtime/gc_tuning.py).
+        gc_tuning.freeze_startup()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         ctx = getattr(getattr(self.config.app, "state", None), "ctx", None)

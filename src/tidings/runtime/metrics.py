@@ -5,12 +5,24 @@ from __future__ import annotations
 
 import time
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 
 from tidings.runtime.context import Context
 from tidings.store.queue.stats import queue_stats
 
 REGISTRY = CollectorRegistry()
+# The process's memory, CPU and file descriptors, and the garbage collector's work
+# (python_gc_collections_total by generation: see runtime/gc_tuning.py).
+ProcessCollector(registry=REGISTRY)
+GCCollector(registry=REGISTRY)
 
 EVENTS_PUBLISHED = Counter(
     "tidings_events_published_total", "Events accepted and committed", registry=REGISTRY
