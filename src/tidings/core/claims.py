@@ -36,6 +36,21 @@ class Due(Protocol):
     def head(self) -> str | None: ...
 
 
+def sends_freely(webhook: Any) -> bool:
+    """Whether nothing but the concurrency cap holds back sends to ``webhook`` (its row):
+    Active, no failure in a row, no breaker, not ordered, not rate-limited, no listener. Such
+    a webhook may lease ahead of its cap (store/queue/claim.py) and be handed a publish's
+    notifications without a claim (delivery/handoff.py)."""
+    return bool(
+        webhook.status == "Active"
+        and not webhook.consecutive_failures
+        and webhook.breaker_open_until is None
+        and not webhook.ordered
+        and webhook.rate_limit is None
+        and webhook.listener_id is None
+    )
+
+
 @dataclass
 class Choice:
     # Per webhook, the ids chosen, earliest due first.

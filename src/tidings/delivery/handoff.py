@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tidings.core import claims
 from tidings.core.clock import MICROS
 from tidings.runtime.route_cache import TTL
 from tidings.store.events import Lease, NewEvent, Published
@@ -28,18 +29,6 @@ if TYPE_CHECKING:
 # How long a claimed webhook row is trusted without reading it again: as long as publishing
 # trusts its own cached routes (changes made here clear both at once).
 FRESH = TTL
-
-
-def _takes_at_once(row: Any) -> bool:
-    """Whether a claim would send to this webhook now, without holding anything back."""
-    return bool(
-        row.status == "Active"
-        and not row.ordered
-        and row.rate_limit is None
-        and row.listener_id is None
-        and row.breaker_open_until is None
-        and not row.consecutive_failures
-    )
 
 
 @dataclass
@@ -85,7 +74,7 @@ class Handoff:
         self.caught_up = True
 
     def learn(self, row: Any) -> None:
-        if _takes_at_once(row):
+        if claims.sends_freely(row):
             self._known[row.id] = (row, time.monotonic())
         else:
             self._known.pop(row.id, None)

@@ -156,24 +156,13 @@ async def _lease(
     alone = frozenset(
         w
         for w in webhook_ids
-        if not others.get(w) and w in by_webhook and _sends_freely(by_webhook[w], now)
+        if not others.get(w) and w in by_webhook and claims.sends_freely(by_webhook[w])
     )
     room = {
         w: rooms.get(w, default_room) - others.get(w, 0) - (0 if w in alone else ahead.get(w, 0))
         for w in webhook_ids
     }
     return Claimed(await _apply_limits(conn, jobs, now, room, rules), alone)
-
-
-def _sends_freely(webhook: Any, now: int) -> bool:
-    """Whether nothing but the concurrency cap holds back ``webhook``'s sends."""
-    return (
-        webhook.status == "Active"
-        and not webhook.consecutive_failures
-        and not webhook.ordered
-        and not webhook.rate_limit
-        and (webhook.breaker_open_until is None or webhook.breaker_open_until <= now)
-    )
 
 
 async def _choose(
